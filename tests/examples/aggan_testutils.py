@@ -13,7 +13,8 @@ if str(EXAMPLES) not in sys.path:
     sys.path.insert(0, str(EXAMPLES))
 
 # Options of a model small enough to train a step in a few milliseconds.
-TINY = "--size 32 --ngf 4 --n-blocks 1 --ndf 4 --threads 1 --n-samples 1 --log-every 1".split()
+_TINY = "--size 32 --ngf 4 --n-blocks 1 --ndf 4 --threads 1 --n-samples 1 --log-every 1"
+TINY = _TINY.split(" ")
 
 
 def subprocess_env() -> dict[str, str]:
