@@ -72,6 +72,9 @@ class TrainConfig:
     )
     norm: str = _opt("instance", "normalisation layers", choices=("instance", "batch"))
     masks: int = _opt(1, "attention masks per generator (k >= 2: AttentionGAN scheme II)")
+    mask_bias: float = _opt(
+        0.0, "initial mask logit: the mask starts at sigmoid(mask_bias) everywhere"
+    )
     attention_generator: bool = _opt(
         True, "attention-guided generators (off: plain CycleGAN generators of the same backbone)"
     )

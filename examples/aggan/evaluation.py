@@ -5,7 +5,10 @@ true counterpart, as the paper's Table I (MSE on the 0-255 scale), SSIM, the PSN
 the background (outside the dilated true change region, against the source: how
 untouched identity and background stayed), and how well the attention mask matches the
 true change region (IoU at 0.5, AUROC). Translations are rounded to 8 bits first, as a
-saved PNG would be. For data without ``gt/`` only the mask coverage is reported.
+saved PNG would be. PSNR inside the true change region ("change PSNR") says whether
+the expression itself was produced: copying the input scores well on whole-image PSNR
+(the change is small) but not there. For data without ``gt/`` only the mask coverage
+is reported.
 """
 
 from __future__ import annotations
@@ -125,6 +128,12 @@ def _scores(
         s["psnr"] = metrics.psnr(out255, t255, data_range=255.0, reduction="none")
         s["mse"] = metrics.mse(out255, t255, data_range=255.0, reduction="none")
         s["ssim"] = metrics.ssim(out255, t255, data_range=255.0, reduction="none")
+    if change is not None and target is not None:
+        # PSNR against the truth inside the true change region alone: whether the
+        # expression itself was produced (copying the input scores low here).
+        inside = change.expand_as(out255)
+        err = ((out255 - t255) ** 2 * inside).flatten(1).sum(1) / inside.flatten(1).sum(1)
+        s["change_psnr"] = 10 * torch.log10(255.0**2 / err)
     if change is not None:
         s["bg_psnr"] = metrics.background_psnr(
             out255, src255, change, dilate=2, data_range=255.0, reduction="none"
@@ -206,6 +215,7 @@ _COLUMNS = (
     ("psnr", "PSNR", "{:.2f}"),
     ("mse", "MSE", "{:.1f}"),
     ("ssim", "SSIM", "{:.3f}"),
+    ("change_psnr", "change PSNR", "{:.2f}"),
     ("bg_psnr", "bg PSNR", "{:.2f}"),
     ("mask_iou", "mask IoU", "{:.3f}"),
     ("mask_auroc", "mask AUROC", "{:.3f}"),

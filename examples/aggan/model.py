@@ -58,7 +58,12 @@ def _generator(cfg: TrainConfig) -> nn.Module:
     # initialisation AttentionHead chose for them.
     # Tracing the image-producing layer once here (not on the first forward) keeps the
     # forward free of set-up work under DistributedDataParallel and torch.compile.
-    return AttentionHead(net, masks=cfg.masks, example_inputs=torch.zeros(1, 3, cfg.size, cfg.size))
+    return AttentionHead(
+        net,
+        masks=cfg.masks,
+        mask_bias=cfg.mask_bias,
+        example_inputs=torch.zeros(1, 3, cfg.size, cfg.size),
+    )
 
 
 def _discriminator(cfg: TrainConfig, *, attention: bool) -> nn.Module:

@@ -169,3 +169,15 @@ def test_heatmap_runs_from_black_to_pale_yellow() -> None:
     assert torch.allclose(rgb[0, :, 0, 0], torch.tensor([0.0, 0.0, 0.02]))
     assert torch.allclose(rgb[0, :, 0, 2], torch.tensor([0.99, 1.0, 0.64]))
     assert rgb[0, :, 0, 1].sum() > rgb[0, :, 0, 0].sum()
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
+def test_cuda_bf16_channels_last(faces: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cuda"
+    argv = ["--data-root", str(faces), "--out", str(out), "--max-steps", "3", "--device", "cuda"]
+    assert train([*argv, "--amp", "bf16", "--channels-last"]) == 0
+    record = json.loads((out / "losses.jsonl").read_text().splitlines()[-1])
+    assert all(math.isfinite(v) for v in record.values())
+    row = json.loads((out / "metrics.json").read_text())["results"]["AtoB"]
+    assert math.isfinite(row["psnr"])
