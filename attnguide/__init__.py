@@ -1,7 +1,15 @@
 """attnguide: make an image-to-image GAN attention-guided (AGGAN, Tang et al.)."""
 
 from attnguide import ops
+from attnguide.discriminators import MaskConditionedDiscriminator
+from attnguide.heads import AttentionHead, AttentionOutput
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "ops"]
+__all__ = [
+    "AttentionHead",
+    "AttentionOutput",
+    "MaskConditionedDiscriminator",
+    "__version__",
+    "ops",
+]
