@@ -43,6 +43,10 @@ class MaskConditionedDiscriminator(nn.Module):
     is added at that layer's first call in each forward, which must receive an input of
     the mask's spatial size.
 
+    As with ``AttentionHead``, the hook is added and removed inside each forward, so
+    the wrapper works under ``nn.DataParallel``, DDP, ``torch.compile`` (with graph
+    breaks) and non-strict ``torch.export``.
+
     The sibling's class is not a Conv, so CycleGAN-style ``init_weights`` and StarGAN
     v2's ``he_init`` leave it at zero; :meth:`reset_mask_parameters` restores it after
     any init that does not.

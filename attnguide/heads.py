@@ -86,9 +86,16 @@ class AttentionHead(nn.Module):
     last *registered* convolution with as many output channels as the first one has
     input channels, or else the last registered one. If the traced layer's geometry
     differs from the guess's, the first forward raises and asks for ``layer=`` (or
-    ``example_inputs=``). Under ``nn.DataParallel``,
-    ``torch.compile`` or ``torch.export`` pass one of them, or run one eager forward
-    first, so the trace is not repeated inside every replica or graph.
+    ``example_inputs=``). Before ``nn.DataParallel``, ``torch.compile`` or
+    ``torch.export``, pass one of them or run one eager forward, so the trace is not
+    repeated inside every replica or graph.
+
+    **Parallelism and compilation.** The hook that reads the layer's input is added
+    and removed inside each forward and writes only into that call's state, so the
+    head works under ``nn.DataParallel`` (whose replicas share hook dictionaries),
+    DDP, ``torch.compile`` (with graph breaks where the hook is added and removed,
+    so not with ``fullgraph=True``) and ``torch.export.export`` in non-strict mode
+    (``strict=False``, the default in recent PyTorch).
 
     **Initialisation.** The sibling starts with zero weights, so the initial mask is
     ``sigmoid(mask_bias)`` everywhere. The default ``mask_bias=0.0`` (mask 0.5) is for
@@ -104,7 +111,7 @@ class AttentionHead(nn.Module):
     ``k`` mask logits (softmax over ``k``; the last mask keeps the source) followed by
     ``(k-2)*c`` channels of extra contents (tanh); the generator's output is content 1.
     The logit of content 1 starts at ``mask_bias`` and the others at 0, so with
-    ``k=2`` the first mask is exactly ``sigmoid(mask_bias)`` as with ``k=1``. The extra
+    ``k=2`` the first mask starts at ``sigmoid(mask_bias)``, as with ``k=1``. The extra
     contents' weights get PyTorch's default conv initialisation (zeros would keep the
     ``k-2`` extra masks identical forever).
 
