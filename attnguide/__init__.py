@@ -1,6 +1,6 @@
 """attnguide: make an image-to-image GAN attention-guided (AGGAN, Tang et al.)."""
 
-from attnguide import ops
+from attnguide import losses, ops
 from attnguide.discriminators import MaskConditionedDiscriminator
 from attnguide.heads import AttentionHead, AttentionOutput
 
@@ -11,5 +11,6 @@ __all__ = [
     "AttentionOutput",
     "MaskConditionedDiscriminator",
     "__version__",
+    "losses",
     "ops",
 ]
