@@ -13,10 +13,17 @@ from __future__ import annotations
 import itertools
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attnguide import AttentionHead, MaskConditionedDiscriminator
+from attnguide.losses import (
+    AdversarialLoss,
+    AGGANLossWeights,
+    aggan_generator_objective,
+    curriculum_rate,
+    cycle_consistency_loss,
+    pixel_loss,
+)
 
 # -- upstream code, as CycleGAN writes it ---------------------------------------------
 
@@ -124,28 +131,26 @@ def main() -> None:
         kept = (G_xy(x).image - pretrained(x)).abs().max()
     print(f"step 0: the wrapped G_xy is within {kept:.4f} of the pretrained generator")
 
-    # Generator step: LSGAN against both discriminators, cycle, pixel and TV terms.
+    # Generator step: the AGGAN objective (Eq. 9) at epoch 0 of the curriculum.
+    gan = AdversarialLoss("lsgan")
     fake_y = G_xy(x)
     cycled_x = G_yx(fake_y.image)
-    pred, pred_a = D_y(fake_y.image), D_ya(fake_y.image, fake_y.mask)
-    loss_gan = F.mse_loss(pred, torch.ones_like(pred)) + F.mse_loss(pred_a, torch.ones_like(pred_a))
-    loss_cycle = F.l1_loss(cycled_x.image, x)
-    loss_pixel = F.l1_loss(fake_y.image, x)
-    loss_G = 0.5 * loss_gan + 10.0 * loss_cycle + 1.0 * loss_pixel + 1e-6 * fake_y.tv.mean()
+    terms = {
+        "gan": gan(D_y(fake_y.image), True, for_discriminator=False),
+        "agan": gan(D_ya(fake_y.image, fake_y.mask), True, for_discriminator=False),
+        "cycle": cycle_consistency_loss(cycled_x.image, x),
+        "pixel": pixel_loss(fake_y.image, x),
+        "tv": fake_y.tv.mean(),  # the attention loss (Eq. 6), computed with the blend
+    }
+    loss_G, _ = aggan_generator_objective(terms, AGGANLossWeights(), curriculum_rate(0))
     opt_G.zero_grad()
     loss_G.backward()
     opt_G.step()
 
     # Discriminator step: real y is judged with the generated mask, detached.
-    mask = fake_y.mask.detach()
-    fake = fake_y.image.detach()
-    loss_D = 0.0
-    for real_pred, fake_pred in (
-        (D_y(y), D_y(fake)),
-        (D_ya(y, mask), D_ya(fake, mask)),
-    ):
-        real_loss = F.mse_loss(real_pred, torch.ones_like(real_pred))
-        loss_D = loss_D + 0.5 * (real_loss + F.mse_loss(fake_pred, torch.zeros_like(fake_pred)))
+    mask, fake = fake_y.mask.detach(), fake_y.image.detach()
+    loss_D = 0.5 * (gan(D_y(y), True) + gan(D_y(fake), False))
+    loss_D = loss_D + 0.5 * (gan(D_ya(y, mask), True) + gan(D_ya(fake, mask), False))
     opt_D.zero_grad()
     loss_D.backward()
     opt_D.step()

@@ -11,10 +11,10 @@ straight through the wrappers. The script runs one training step on random data:
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attnguide import AttentionHead, MaskConditionedDiscriminator
+from attnguide.losses import adversarial_loss, cycle_consistency_loss, domain_classification_loss
 
 # -- upstream code, as StarGAN writes it ----------------------------------------------
 
@@ -101,15 +101,15 @@ def main() -> None:
     label_org = torch.randint(0, 2, (batch, c_dim)).float()
     label_trg = label_org[torch.randperm(batch)]
 
-    # Discriminator step: real images are judged with the generated mask, detached.
+    # Discriminator step (WGAN critic, as StarGAN): real images are judged with the
+    # generated mask, detached. D returns (src, cls); the adversarial loss reads src.
     with torch.no_grad():
         fake = G(x, label_trg)
-    src_real, cls_real = D(x, fake.mask)
-    src_fake, _ = D(fake.image, fake.mask)
+    real_scores = D(x, fake.mask)
     loss_D = (
-        -src_real.mean()
-        + src_fake.mean()
-        + F.binary_cross_entropy_with_logits(cls_real, label_org, reduction="sum") / batch
+        adversarial_loss(real_scores, True, mode="wgan")
+        + adversarial_loss(D(fake.image, fake.mask), False, mode="wgan")
+        + domain_classification_loss(real_scores[1], label_org)
     )
     opt_D.zero_grad()
     loss_D.backward()
@@ -120,9 +120,9 @@ def main() -> None:
     src_fake, cls_fake = D(fake.image, fake.mask)
     reconstructed = G(fake.image, label_org)
     loss_G = (
-        -src_fake.mean()
-        + F.binary_cross_entropy_with_logits(cls_fake, label_trg, reduction="sum") / batch
-        + 10.0 * F.l1_loss(reconstructed.image, x)
+        adversarial_loss(src_fake, True, mode="wgan")
+        + domain_classification_loss(cls_fake, label_trg)
+        + 10.0 * cycle_consistency_loss(reconstructed.image, x)
         + 1e-6 * fake.tv.mean()
     )
     opt_G.zero_grad()
