@@ -44,7 +44,7 @@ def interpret() -> None:
     if not _backend.interpreter_enabled():
         if torch.cuda.is_available():
             pytest.skip("triton compiles for the GPU in this process; the CUDA tests run instead")
-        pytest.fail("triton was imported before tests/ops/conftest.py set TRITON_INTERPRET=1")
+        pytest.fail("triton was imported before tests/conftest.py set TRITON_INTERPRET=1")
 
 
 def _inputs(shape, seed: int, dtype=torch.float32, *, ties: bool = False, device="cpu"):
