@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import ctypes
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import torch
 from torch import Tensor
@@ -30,6 +32,8 @@ __all__ = ["MAX_SIZE", "MIN_SIZE", "FacePairs", "make_synthetic_faces", "render_
 
 MIN_SIZE = 32
 MAX_SIZE = 512
+
+T = TypeVar("T")
 
 
 class FacePairs(NamedTuple):
@@ -93,15 +97,42 @@ def render_face_pairs(n: int, *, size: int = 64, seed: int = 0, start: int = 0) 
     _check_int(fn, "size", size, MIN_SIZE, MAX_SIZE)
     _check_int(fn, "seed", seed, 0)
     _check_int(fn, "start", start, 0)
-    neutral, smiling = [], []
     step = max(1, _batch_size(size) // 2)
-    for first in range(start, start + n, step):
-        ids = [identity(seed, "test", i) for i in range(first, min(first + step, start + n))]
-        both = render(ids + ids, [0.0] * len(ids) + [1.0] * len(ids), size)
-        neutral.append(both[: len(ids)])
-        smiling.append(both[len(ids) :])
-    a, b = torch.cat(neutral), torch.cat(smiling)
+    starts = range(start, start + n, step)
+    parts = _parallel(
+        [
+            partial(_render_pairs, first, min(step, start + n - first), size, seed)
+            for first in starts
+        ]
+    )
+    return FacePairs(*(torch.cat([part[k] for part in parts]) for k in range(3)))
+
+
+def _render_pairs(start: int, n: int, size: int, seed: int) -> FacePairs:
+    ids = [identity(seed, "test", i) for i in range(start, start + n)]
+    both = render(ids + ids, [0.0] * n + [1.0] * n, size)
+    a, b = both[:n], both[n:]
     return FacePairs(a, b, (a != b).any(dim=1, keepdim=True))
+
+
+def _parallel(jobs: list[Callable[[], T]]) -> list[T]:
+    """Runs independent rendering jobs on threads, one intra-op thread each.
+
+    The drawing operations are small: spread over intra-op threads they spend much of
+    their time synchronising, and far more when the cores are busy with other work.
+    Whole batches on separate threads (torch releases the GIL) scale better. The
+    intra-op thread count is restored afterwards.
+    """
+    workers = min(torch.get_num_threads(), len(jobs))
+    if workers <= 1:
+        return [job() for job in jobs]
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda job: job(), jobs))
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _save_png(image: Tensor, path: Path) -> None:
@@ -199,34 +230,41 @@ def make_synthetic_faces(
     manifest.write_text(json.dumps({**config, "complete": False}))
 
     step = _batch_size(size)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        # PNG encoding releases the GIL: it overlaps with rendering the next batch.
-        pending = []
-        for split, smile in (("trainA", 0.0), ("trainB", 1.0)):
-            for first in range(0, n_train, step):
-                index = range(first, min(first + step, n_train))
-                ids = [identity(seed, split, i) for i in index]
-                images = render(ids, [smile] * len(ids), size)
-                for i, image in zip(index, images, strict=True):
-                    pending.append(pool.submit(_save_png, image, folders[split] / f"{i:05d}.png"))
-        for first in range(0, n_test, max(1, step // 2)):
-            pairs = render_face_pairs(
-                min(max(1, step // 2), n_test - first), size=size, seed=seed, start=first
-            )
-            masks = pairs.mask.to(torch.uint8) * 255
-            for k in range(len(masks)):
-                name = f"{first + k:05d}.png"
-                for image, targets in (
-                    (pairs.neutral[k], ("testA", "gt/testB")),
-                    (pairs.smiling[k], ("testB", "gt/testA")),
-                    (masks[k], ("gt/mask",)),
-                ):
-                    for target in targets:
-                        pending.append(pool.submit(_save_png, image, folders[target] / name))
-        for future in pending:
-            future.result()
+    jobs = [
+        partial(_write_train, folders[split], split, smile, first, step, n_train, size, seed)
+        for split, smile in (("trainA", 0.0), ("trainB", 1.0))
+        for first in range(0, n_train, step)
+    ]
+    half = max(1, step // 2)
+    jobs += [
+        partial(_write_test, folders, first, min(half, n_test - first), size, seed)
+        for first in range(0, n_test, half)
+    ]
+    _parallel(jobs)
     manifest.write_text(json.dumps({**config, "complete": True}))
     return root
+
+
+def _write_train(
+    folder: Path, split: str, smile: float, start: int, step: int, total: int, size: int, seed: int
+) -> None:
+    ids = [identity(seed, split, i) for i in range(start, min(start + step, total))]
+    for k, image in enumerate(render(ids, [smile] * len(ids), size)):
+        _save_png(image, folder / f"{start + k:05d}.png")
+
+
+def _write_test(folders: dict[str, Path], start: int, n: int, size: int, seed: int) -> None:
+    pairs = _render_pairs(start, n, size, seed)
+    masks = pairs.mask.to(torch.uint8) * 255
+    for k in range(n):
+        name = f"{start + k:05d}.png"
+        for image, targets in (
+            (pairs.neutral[k], ("testA", "gt/testB")),
+            (pairs.smiling[k], ("testB", "gt/testA")),
+            (masks[k], ("gt/mask",)),
+        ):
+            for target in targets:
+                _save_png(image, folders[target] / name)
 
 
 def _numbered(folder: Path) -> list[Path]:

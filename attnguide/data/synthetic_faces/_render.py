@@ -161,11 +161,10 @@ def _sample_identity(rng: random.Random) -> dict[str, object]:
 
 
 def _batch(ids: Sequence[dict[str, object]], smile: Sequence[float]) -> dict[str, Tensor]:
-    """Stacks identity parameters into tensors shaped to broadcast over (b, h, w)."""
+    """Stacks identity parameters into (b,) or (b, k) float32 tensors, plus the smiles."""
     out: dict[str, Tensor] = {}
     for key in ids[0]:
-        t = torch.tensor([p[key] for p in ids], dtype=torch.float32)
-        out[key] = t
+        out[key] = torch.tensor([p[key] for p in ids], dtype=torch.float32)
     out["smile"] = torch.tensor(list(smile), dtype=torch.float32)
     return out
 
