@@ -1,7 +1,7 @@
 """attnguide: make an image-to-image GAN attention-guided (AGGAN, Tang et al.)."""
 
-from attnguide import data, metrics, ops
+from attnguide import data, losses, metrics, ops
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "data", "metrics", "ops"]
+__all__ = ["__version__", "data", "losses", "metrics", "ops"]
