@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
-from attnguide.nets import PatchDiscriminator, ResnetGenerator, init_weights
 from torch import Tensor, nn
 
 from attnguide import AttentionHead, MaskConditionedDiscriminator
@@ -24,6 +23,7 @@ from attnguide.losses import (
     cycle_consistency_loss,
     pixel_loss,
 )
+from attnguide.nets import PatchDiscriminator, ResnetGenerator, init_weights
 
 from .config import TrainConfig
 

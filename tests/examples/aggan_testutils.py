@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 TRAIN = EXAMPLES / "aggan" / "train.py"
-if str(EXAMPLES) not in sys.path:
-    sys.path.insert(0, str(EXAMPLES))
 
 # Options of a model small enough to train a step in a few milliseconds.
 _TINY = "--size 32 --ngf 4 --n-blocks 1 --ndf 4 --threads 1 --n-samples 1 --log-every 1"

@@ -1,11 +1,20 @@
-"""Fixtures for the AGGAN example's tests: a tiny faces data set."""
+"""Fixtures for the AGGAN example's tests: a tiny faces data set.
+
+The example is a folder of scripts, not an installed package: ``examples/`` goes on
+``sys.path`` here, before any test module imports ``aggan``.
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+_EXAMPLES = str(Path(__file__).resolve().parents[2] / "examples")
+if _EXAMPLES not in sys.path:
+    sys.path.insert(0, _EXAMPLES)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ from aggan.config import (
 )
 from aggan.engine import resume_config
 from aggan.train import build_parser, config_from_args
-from aggan_testutils import EXAMPLES  # noqa: F401  (puts examples/ on sys.path)
 
 
 def parse(*argv: str) -> tuple[TrainConfig, object]:

@@ -16,8 +16,9 @@ from aggan.data import EpochPlan
 from aggan.model import build_model
 from aggan.visuals import heatmap
 from aggan_testutils import TINY
-from attnguide.training import load_checkpoint
 from PIL import Image
+
+from attnguide.training import load_checkpoint
 
 
 def train(argv: list[str]) -> int:
