@@ -13,9 +13,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
-from attnguide.data import UnpairedImageFolder, make_synthetic_faces
 from torch import Tensor
 from torch.utils.data import Dataset, DistributedSampler
+
+from attnguide.data import UnpairedImageFolder, make_synthetic_faces
 
 from .config import ConfigError, TrainConfig
 

@@ -24,7 +24,12 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
 from attnguide.data import UnpairedImageFolder
+from attnguide.losses import AdversarialLoss, curriculum_rate
 from attnguide.training import (
     ImagePool,
     capture_rng_state,
@@ -33,11 +38,6 @@ from attnguide.training import (
     restore_rng_state,
     save_checkpoint,
 )
-from torch import Tensor, nn
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
-
-from attnguide.losses import AdversarialLoss, curriculum_rate
 
 from .config import (
     RESUMABLE,

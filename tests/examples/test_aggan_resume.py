@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from aggan import train as train_script
 from aggan_testutils import TINY, TRAIN, subprocess_env
+
 from attnguide.training import load_checkpoint
 
 NETWORKS = ("G_xy", "G_yx", "D_X", "D_Y", "D_XA", "D_YA")
