@@ -39,7 +39,13 @@ HERE = Path(__file__).resolve().parent
 # A perceptually ordered dark-to-bright ramp (black, violet, orange, pale yellow) for
 # the mask, so that "how much" reads at a glance without a colour bar.
 _RAMP = torch.tensor(
-    [[0.0, 0.0, 0.02], [0.33, 0.06, 0.43], [0.73, 0.22, 0.33], [0.98, 0.55, 0.04], [0.99, 1.0, 0.64]]
+    [
+        [0.0, 0.0, 0.02],
+        [0.33, 0.06, 0.43],
+        [0.73, 0.22, 0.33],
+        [0.98, 0.55, 0.04],
+        [0.99, 1.0, 0.64],
+    ]
 )
 
 
@@ -86,7 +92,7 @@ def train(
     pools = {"Y": ImagePool(50), "X": ImagePool(50)}
     batches = itertools.chain.from_iterable(itertools.repeat(loader))
     start = time.monotonic()
-    for step, batch in zip(range(steps), batches):
+    for step, batch in zip(range(steps), batches, strict=False):
         x, y = batch["A"], batch["B"]
         fy, fx = m["G_XY"](x), m["G_YX"](y)
         for k in D:
@@ -191,7 +197,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = args.data_root or Path(tmp) / "faces"
         if not (root / "testA").is_dir():
-            make_synthetic_faces(root, n_train=args.n_train, n_test=max(args.rows, 8), size=args.size)
+            n_test = max(args.rows, 8)
+            make_synthetic_faces(root, n_train=args.n_train, n_test=n_test, size=args.size)
         if args.checkpoint is not None:
             G = load_generator(
                 args.checkpoint, ngf=args.ngf, n_blocks=args.n_blocks, key=args.checkpoint_key
