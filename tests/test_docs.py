@@ -9,6 +9,7 @@ shell commands live in ``bash`` blocks, which are never run.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import re
 import socket
@@ -216,6 +217,22 @@ def test_reference_documents_only_public_names() -> None:
     }
     stray = sorted(_documented_paths() - public)
     assert not stray, f"reference pages document names outside any __all__: {stray}"
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, DOCS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_tables_match_the_committed_results() -> None:
+    script = _load_script("gen_benchmark_table")
+    committed = (DOCS / "includes" / "blend-tv-benchmark.md").read_text(encoding="utf-8")
+    assert committed == script.render(), (
+        "docs/includes/blend-tv-benchmark.md is stale: run python docs/gen_benchmark_table.py"
+    )
 
 
 @pytest.fixture(scope="module")
