@@ -1,7 +1,7 @@
 """Draws the home page's picture: input | attention mask | output on synthetic faces.
 
     python docs/gen_home_figure.py                      # trains a small AGGAN on the CPU
-    python docs/gen_home_figure.py --checkpoint RUN/checkpoint --ngf 32 --n-blocks 6
+    python docs/gen_home_figure.py --checkpoint runs/aggan-DATE-TIME/checkpoint   # a trained run
 
 Without ``--checkpoint`` it renders the synthetic faces data set, trains a small AGGAN
 (two attention-guided generators, vanilla and mask-conditioned discriminators, the
@@ -177,12 +177,12 @@ def draw(G: AttentionHead, root: Path, out: Path, *, size: int, rows: int, scale
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", type=Path, help="an examples/aggan checkpoint")
-    parser.add_argument("--checkpoint-key", default="G_XY", help="the X->Y generator's key")
+    parser.add_argument("--checkpoint-key", default="G_xy", help="the X->Y generator's key")
     parser.add_argument("--out", type=Path, default=HERE / "images" / "faces_attention.png")
     parser.add_argument("--data-root", type=Path, help="synthetic faces (rendered if absent)")
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--ngf", type=int, default=16)
-    parser.add_argument("--n-blocks", type=int, default=3)
+    parser.add_argument("--n-blocks", type=int, default=4)
     parser.add_argument("--ndf", type=int, default=16)
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch-size", type=int, default=4)
