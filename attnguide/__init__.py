@@ -1,7 +1,20 @@
 """attnguide: make an image-to-image GAN attention-guided (AGGAN, Tang et al.)."""
 
-from attnguide import losses, ops
+from attnguide import data, losses, metrics, nets, ops, training
+from attnguide.discriminators import MaskConditionedDiscriminator
+from attnguide.heads import AttentionHead, AttentionOutput
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "losses", "ops"]
+__all__ = [
+    "AttentionHead",
+    "AttentionOutput",
+    "MaskConditionedDiscriminator",
+    "__version__",
+    "data",
+    "losses",
+    "metrics",
+    "nets",
+    "ops",
+    "training",
+]

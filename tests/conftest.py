@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 
 import pytest
 import torch
+
+# Without a GPU the fused op's Triton kernels are tested in triton's interpreter. triton
+# decides whether it interprets when first imported (``import torch._dynamo`` imports
+# it, and any test module may), so this must happen before any test module is collected.
+if not torch.cuda.is_available() and "triton" not in sys.modules:
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 from hypothesis import settings
 
 settings.register_profile("ci", deadline=None, max_examples=30, derandomize=True)

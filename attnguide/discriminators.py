@@ -1,0 +1,203 @@
+"""MaskConditionedDiscriminator: makes any discriminator judge [mask, image] pairs.
+
+The paper's attention-guided discriminator D_YA (Eq. 3) sees the attention mask next
+to the image, so it looks where the generator acted. Concatenating the mask to the
+image would widen the discriminator's first convolution and break its checkpoints;
+:class:`MaskConditionedDiscriminator` instead adds a zero-initialised *sibling* of
+that convolution reading the mask, whose output is added to the convolution's output.
+By linearity this is the widened convolution, with the mask's weights starting at 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from attnguide._validation import check_same_dtype_device, check_shape
+from attnguide.surgery import ConvGeometry, Sibling, conv_layers, layer_input, resolve_conv, tap
+
+__all__ = ["MaskConditionedDiscriminator"]
+
+_FN = "MaskConditionedDiscriminator"
+_FWD = "MaskConditionedDiscriminator.forward"
+
+
+class MaskConditionedDiscriminator(nn.Module):
+    """Wraps a discriminator so it is conditioned on an attention mask.
+
+    ``D = MaskConditionedDiscriminator(discriminator)`` leaves ``discriminator``
+    untouched (``D.discriminator.load_state_dict(...)`` loads upstream checkpoints) and
+    returns exactly what it returns: a PatchGAN map, a ``(src, cls)`` tuple, a
+    ``(b,)`` vector. ``D.mask_conv`` is a bias-free convolution with the geometry of the
+    discriminator's first convolution, from ``mask_channels`` to that layer's output
+    channels; its output is added to that layer's output at each call. Its weights
+    start at zero, so at initialisation ``D(image, mask)`` equals
+    ``discriminator(image)`` bit for bit, for any mask.
+
+    **Which layer.** With ``layer="dotted.name"`` that convolution; otherwise the first
+    ``nn.Conv2d``/``nn.ConvTranspose2d`` to *execute*, confirmed on the first forward
+    (the mask conv is built for the first one registered; if the one that runs first has
+    a different geometry, the first forward raises and asks for ``layer=``). The mask
+    is added at that layer's first call in each forward, which must receive an input of
+    the mask's spatial size.
+
+    As with ``AttentionHead``, the hook is added and removed inside each forward, so
+    the wrapper works under ``nn.DataParallel``, DDP, ``torch.compile`` (with graph
+    breaks) and non-strict ``torch.export``.
+
+    The sibling's class is not a Conv, so CycleGAN-style ``init_weights`` and StarGAN
+    v2's ``he_init`` leave it at zero; :meth:`reset_mask_parameters` restores it after
+    any init that does not.
+
+    Args:
+        discriminator: Any ``nn.Module`` whose first argument is the image.
+        mask_channels: Channels of the mask (``k`` for an ``AttentionHead`` with
+            ``masks=k``).
+        layer: Dotted name of the convolution that first sees the image; the first one
+            to execute when ``None``.
+
+    Raises:
+        TypeError: An argument has the wrong type, or ``layer`` is not a convolution.
+        ValueError: ``mask_channels < 1``, ``layer`` does not exist, or the
+            discriminator has no convolution.
+
+    Example:
+        >>> discriminator = nn.Sequential(
+        ...     nn.Conv2d(3, 8, 4, stride=2, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(8, 1, 3)
+        ... )
+        >>> D = MaskConditionedDiscriminator(discriminator)
+        >>> image, mask = torch.randn(2, 3, 16, 16), torch.rand(2, 1, 16, 16)
+        >>> torch.equal(D(image, mask), discriminator(image))
+        True
+    """
+
+    mask_conv: Sibling
+
+    def __init__(
+        self, discriminator: nn.Module, *, mask_channels: int = 1, layer: str | None = None
+    ) -> None:
+        super().__init__()
+        if not isinstance(discriminator, nn.Module):
+            raise TypeError(
+                f"{_FN}(): 'discriminator' must be an nn.Module, got {type(discriminator).__name__}"
+            )
+        if not isinstance(mask_channels, int) or isinstance(mask_channels, bool):
+            raise TypeError(
+                f"{_FN}(): 'mask_channels' must be an int, got {type(mask_channels).__name__}"
+            )
+        if mask_channels < 1:
+            raise ValueError(f"{_FN}(): 'mask_channels' must be >= 1, got {mask_channels}")
+        self.discriminator = discriminator
+        self.mask_channels = mask_channels
+        if layer is not None:
+            conv = resolve_conv(_FN, discriminator, layer)
+            self._layer, self._resolved = layer, True
+        else:
+            convs = conv_layers(discriminator)
+            if not convs:
+                raise ValueError(
+                    f"{_FN}(): the wrapped {type(discriminator).__name__} has no nn.Conv2d "
+                    "or nn.ConvTranspose2d; the mask conv copies its first convolution"
+                )
+            # Provisional: the first forward confirms it in execution order.
+            self._layer, conv = convs[0]
+            self._resolved = False
+        self.mask_conv = Sibling(
+            ConvGeometry.of(conv),
+            mask_channels,
+            conv.out_channels,
+            bias=False,
+            device=conv.weight.device,
+            dtype=conv.weight.dtype,
+        )
+
+    @torch.no_grad()
+    def reset_mask_parameters(self) -> None:
+        """Zeroes the mask conv again, so the wrapped D ignores the mask.
+
+        Call it after any code that re-initialises every module.
+        """
+        self.mask_conv.weight.zero_()
+
+    def extra_repr(self) -> str:
+        return f"mask_channels={self.mask_channels}, layer={self._layer!r}"
+
+    def forward(self, image: Tensor, mask: Tensor, *args: Any, **kwargs: Any) -> Any:
+        """Runs the discriminator on ``image``, with ``mask`` added at its first conv.
+
+        Args:
+            image: The image to judge; passed to the discriminator first.
+            mask: The attention mask(s) that produced it (use ``mask.detach()`` for
+                real images scored with a generated mask, as in the paper).
+            *args: Passed to the discriminator after the image (e.g. labels).
+            **kwargs: Passed to the discriminator.
+
+        Returns:
+            Whatever the wrapped discriminator returns.
+
+        Shape:
+            - image: ``(b, c, h, w)``
+            - mask: ``(b, mask_channels, h, w)``
+
+        Raises:
+            TypeError: ``image`` or ``mask`` is not a floating-point tensor, or their
+                dtypes differ.
+            ValueError: The shapes disagree, or the devices; the layer did not run,
+                does not receive an input of the mask's spatial size, or (found on the
+                first forward) cannot be served by the mask conv built at construction.
+        """
+        sizes: dict[str, tuple[int, str]] = {}
+        check_shape(_FWD, "image", image, "b c h w", sizes)
+        check_shape(_FWD, "mask", mask, f"b {self.mask_channels} h w", sizes)
+        check_same_dtype_device(_FWD, image=image, mask=mask)
+        done: list[str] = []
+
+        def add_mask(name: str, _m: nn.Module, a: Any, kw: Any, out: Tensor) -> Tensor | None:
+            if done:
+                return None
+            done.append(name)
+            if not self._resolved:
+                self._adopt(name)
+            x = layer_input(a, kw)
+            if x.shape[-2:] != mask.shape[-2:]:
+                raise ValueError(
+                    f"{_FWD}(): layer {name!r} receives an input of spatial size "
+                    f"{tuple(x.shape[-2:])} but the mask has {tuple(mask.shape[-2:])}; "
+                    "the mask is added at a convolution fed at the image's resolution. "
+                    "Pass layer= naming one, or resize the mask"
+                )
+            return out + self.mask_conv(mask, output_size=(out.shape[-2], out.shape[-1]))
+
+        layers = (
+            {self._layer: self.discriminator.get_submodule(self._layer)}
+            if self._resolved
+            else dict(conv_layers(self.discriminator))
+        )
+        with tap(layers, add_mask):
+            result = self.discriminator(image, *args, **kwargs)
+        if not done:
+            raise ValueError(
+                f"{_FWD}(): layer {self._layer!r} did not run during the discriminator's "
+                "forward; pass layer= naming the convolution that first sees the image"
+            )
+        return result
+
+    def _adopt(self, name: str) -> None:
+        """Makes ``name`` the layer for good, if the mask conv built at init can serve it."""
+        if name != self._layer:
+            conv = self.discriminator.get_submodule(name)
+            geometry = ConvGeometry.of(conv)
+            sibling = self.mask_conv
+            if geometry != sibling.geometry or conv.out_channels != sibling.out_channels:
+                raise ValueError(
+                    f"{_FWD}(): the first convolution to run is {name!r} "
+                    f"({geometry.describe()}, {conv.out_channels} output channels), but "
+                    f"the mask conv was built at construction for {self._layer!r} "
+                    f"({sibling.geometry.describe()}, {sibling.out_channels} output "
+                    f"channels), the first one registered. Pass layer={name!r} to "
+                    "MaskConditionedDiscriminator so the mask conv is built for it"
+                )
+            self._layer = name
+        self._resolved = True

@@ -1,0 +1,107 @@
+"""The AGGAN example's configuration: JSON round trip, command line, presets, checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from aggan.config import (
+    PAPER,
+    ConfigError,
+    TrainConfig,
+    config_diff,
+    load_config,
+    save_config,
+    validate_config,
+)
+from aggan.engine import resume_config
+from aggan.train import build_parser, config_from_args
+
+
+def parse(*argv: str) -> tuple[TrainConfig, object]:
+    return config_from_args(build_parser().parse_args(list(argv)))
+
+
+def test_defaults_keep_the_papers_objective_and_optimiser() -> None:
+    cfg = TrainConfig()
+    assert (cfg.gan_weight, cfg.cycle_weight, cfg.pixel_weight, cfg.tv_weight) == (
+        0.5,
+        10.0,
+        1.0,
+        1e-6,
+    )
+    assert (cfg.warmup_rate, cfg.rate, cfg.gan_mode, cfg.pool_size) == (0.01, 0.5, "lsgan", 50)
+    assert (cfg.lr, cfg.beta1, cfg.beta2, cfg.batch_size, cfg.flip) == (1e-4, 0.5, 0.999, 1, True)
+    assert cfg.d_head == "pool"
+
+
+def test_json_round_trip(tmp_path) -> None:
+    cfg = dataclasses.replace(TrainConfig(), ngf=7, masks=3, data_root="x", tv_loss=False)
+    save_config(cfg, tmp_path / "c.json")
+    assert load_config(tmp_path / "c.json") == cfg
+    assert json.loads((tmp_path / "c.json").read_text())["ngf"] == 7
+
+
+def test_json_with_unknown_or_broken_content_is_refused(tmp_path) -> None:
+    (tmp_path / "bad.json").write_text('{"ngf": 4, "nfg": 5}')
+    with pytest.raises(ConfigError, match="unknown options: nfg"):
+        load_config(tmp_path / "bad.json")
+    (tmp_path / "broken.json").write_text("{ngf")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config(tmp_path / "broken.json")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.json")
+
+
+def test_every_field_is_an_option_and_booleans_have_a_no_form() -> None:
+    help_text = build_parser().format_help()
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        assert flag in help_text
+        if f.type == "bool":
+            assert "--no-" + f.name.replace("_", "-") in help_text
+
+
+def test_command_line_overrides_preset_overrides_defaults(tmp_path) -> None:
+    cfg, resume = parse("--paper", "--ngf", "8", "--no-attention-discriminator", "--masks", "2")
+    assert resume is None
+    assert cfg.size == PAPER["size"] == 256 and cfg.n_blocks == 9 and cfg.epochs == 200
+    assert cfg.ngf == 8 and cfg.masks == 2 and cfg.attention_discriminator is False
+    save_config(dataclasses.replace(TrainConfig(), ngf=5, size=48), tmp_path / "c.json")
+    cfg, _ = parse("--config", str(tmp_path / "c.json"), "--size", "40")
+    assert (cfg.ngf, cfg.size) == (5, 40)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"size": 30}, r"--size 30: .* multiple of 4 \(for example 28 or 32\)"),
+        ({"size": 16}, r"--size 16: a discriminator with --d-layers 3 needs images of at least 24"),
+        ({"ngf": 0}, "--ngf must be at least 1, got 0"),
+        ({"decay_epochs": 9, "epochs": 4}, "--decay-epochs 9 is more than --epochs 4"),
+        ({"beta1": 1.5}, r"--beta1 must lie in \[0, 1\], got 1.5"),
+        ({"attention_generator": False, "masks": 2}, "--masks 2 needs attention-guided"),
+        ({"d_head": "avg"}, "--d-head must be one of"),
+        ({"save_every": -1}, "--save-every must be 0 or more, got -1"),
+    ],
+)
+def test_invalid_options_are_named(changes, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        validate_config(dataclasses.replace(TrainConfig(), **changes))
+
+
+def test_config_diff_lists_changed_fields() -> None:
+    a = TrainConfig()
+    b = dataclasses.replace(a, ngf=8, pixel_loss=False)
+    assert config_diff(a, b) == {"ngf": (a.ngf, 8), "pixel_loss": (True, False)}
+
+
+def test_resume_accepts_how_it_runs_but_not_what_it_computes(tmp_path) -> None:
+    save_config(dataclasses.replace(TrainConfig(), ngf=4), tmp_path / "config.json")
+    cfg = resume_config(tmp_path, {"max_steps": 9, "threads": 1})
+    assert (cfg.max_steps, cfg.threads, cfg.ngf, cfg.out) == (9, 1, 4, str(tmp_path))
+    with pytest.raises(ConfigError, match=r"ngf \(run: 4, given: 8\), seed \(run: 0, given: 3\)"):
+        resume_config(tmp_path, {"ngf": 8, "seed": 3, "max_steps": 2})
+    with pytest.raises(ConfigError, match=r"no config\.json there"):
+        resume_config(tmp_path / "elsewhere", {})

@@ -1,0 +1,226 @@
+"""Bad input to the AGGAN example: a clear message, exit status 2, and nothing lost."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from aggan import evaluate as evaluate_script
+from aggan import train as train_script
+from aggan import translate as translate_script
+from aggan.config import load_config, save_config
+from aggan_testutils import TINY
+
+
+def fails(script, argv: list[str], capsys, message: str) -> str:
+    capsys.readouterr()
+    assert script.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    return err
+
+
+def digest(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` and its content hash: to prove nothing changed."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def trained(faces: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "run"
+    argv = [*TINY, "--data-root", str(faces), "--out", str(out), "--max-steps", "2"]
+    assert train_script.main([*argv, "--no-evaluate", "--n-samples", "0"]) == 0
+    return out
+
+
+def test_missing_data_root(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    fails(
+        train_script,
+        [*TINY, "--data-root", str(tmp_path / "nowhere"), "--out", str(out)],
+        capsys,
+        f"--data-root {tmp_path / 'nowhere'} does not exist; give a folder in the CycleGAN "
+        "layout (trainA, trainB, testA, testB)",
+    )
+    assert not out.exists()
+
+
+def test_wrong_folder_layout(tmp_path: Path, faces: Path, capsys) -> None:
+    root = tmp_path / "flat"
+    root.mkdir()
+    for p in sorted((faces / "trainA").iterdir())[:2]:
+        shutil.copy(p, root / p.name)
+    (root / "trainA").mkdir()
+    shutil.copy(faces / "trainA" / "00000.png", root / "trainA")
+    (root / "testB").mkdir()
+    err = fails(
+        train_script,
+        [*TINY, "--data-root", str(root), "--out", str(tmp_path / "out")],
+        capsys,
+        f"--data-root {root} is not in the CycleGAN layout: {root / 'trainB'} is missing; ",
+    )
+    assert f"{root / 'testA'} is missing; {root / 'testB'} holds no images" in err
+    assert "Expected root/trainA, root/trainB, root/testA, root/testB with images" in err
+    assert "found: 00000.png, 00001.png, testB/, trainA/" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("size", "hint"), [("30", "28 or 32"), ("66", "64 or 68")])
+def test_size_the_generator_cannot_take(tmp_path: Path, faces: Path, capsys, size, hint) -> None:
+    out = tmp_path / "out"
+    fails(
+        train_script,
+        [*TINY, "--data-root", str(faces), "--out", str(out), "--size", size],
+        capsys,
+        f"--size {size}: the ResNet generator downsamples twice and upsamples twice, so the "
+        f"size must be a multiple of 4 (for example {hint})",
+    )
+    assert not out.exists()
+
+
+def test_unwritable_output_folder(tmp_path: Path, faces: Path, capsys) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    fails(
+        train_script,
+        [*TINY, "--data-root", str(faces), "--out", str(blocker / "run")],
+        capsys,
+        f"cannot write to the output folder {blocker / 'run'}: ",
+    )
+    assert blocker.read_text() == "not a folder"
+    # Somewhere nothing can be created, whoever runs the tests (root included).
+    fails(
+        train_script,
+        [*TINY, "--data-root", str(faces), "--out", "/proc/attnguide-run"],
+        capsys,
+        "cannot write to the output folder /proc/attnguide-run: ",
+    )
+
+
+def test_bf16_needs_cuda(tmp_path: Path, faces: Path, capsys) -> None:
+    fails(
+        train_script,
+        [
+            *TINY,
+            "--data-root",
+            str(faces),
+            "--out",
+            str(tmp_path / "o"),
+            "--amp",
+            "bf16",
+            "--device",
+            "cpu",
+        ],
+        capsys,
+        "--amp bf16 needs a CUDA device, but this run is on cpu",
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def test_output_folder_holding_a_run_is_not_overwritten(trained: Path, faces: Path, capsys) -> None:
+    before = digest(trained)
+    fails(
+        train_script,
+        [*TINY, "--data-root", str(faces), "--out", str(trained)],
+        capsys,
+        f"{trained} already holds a run; continue it with --resume {trained} or choose "
+        "another --out",
+    )
+    assert digest(trained) == before
+
+
+def test_resume_with_options_that_change_the_run(trained: Path, capsys) -> None:
+    before = digest(trained)
+    fails(
+        train_script,
+        ["--resume", str(trained), "--ngf", "8", "--no-pixel-loss"],
+        capsys,
+        f"--resume {trained}: these options would change the run and cannot differ from the "
+        "saved configuration: ngf (run: 4, given: 8), pixel_loss (run: True, given: False)",
+    )
+    assert digest(trained) == before
+
+
+def test_resume_a_checkpoint_of_another_configuration(
+    trained: Path, tmp_path: Path, capsys
+) -> None:
+    # A run folder whose config.json no longer matches its checkpoint.
+    run = tmp_path / "edited"
+    shutil.copytree(trained, run)
+    cfg = load_config(run / "config.json")
+    save_config(cfg.__class__(**{**cfg.__dict__, "ngf": 6, "masks": 2}), run / "config.json")
+    before = digest(run)
+    err = fails(
+        train_script,
+        ["--resume", str(run)],
+        capsys,
+        f"the checkpoint {run / 'checkpoint'} does not fit the model of this configuration:",
+    )
+    assert "differing options (checkpoint -> now): masks: 1 -> 2, ngf: 4 -> 6" in err
+    assert "checkpoint shape (4, 3, 7, 7), model shape (6, 3, 7, 7)" in err
+    assert "more differences" in err
+    assert digest(run) == before
+
+
+def test_resume_without_checkpoint(tmp_path: Path, capsys) -> None:
+    fails(
+        train_script,
+        ["--resume", str(tmp_path)],
+        capsys,
+        f"--resume {tmp_path}: no config.json there",
+    )
+    save_config(load_config_default(), tmp_path / "config.json")
+    fails(
+        train_script, ["--resume", str(tmp_path)], capsys, "there is no checkpoint in that folder"
+    )
+
+
+def load_config_default():
+    from aggan.config import TrainConfig
+
+    return TrainConfig(size=32, ngf=4, n_blocks=1, ndf=4)
+
+
+def test_evaluate_with_a_config_that_does_not_fit(trained: Path, tmp_path: Path, capsys) -> None:
+    cfg = load_config(trained / "config.json")
+    save_config(
+        cfg.__class__(**{**cfg.__dict__, "attention_discriminator": False, "n_blocks": 2}),
+        tmp_path / "other.json",
+    )
+    err = fails(
+        evaluate_script,
+        [str(trained), "--config", str(tmp_path / "other.json")],
+        capsys,
+        "does not fit the model of this configuration:",
+    )
+    assert "attention_discriminator: True -> False, n_blocks: 1 -> 2" in err
+    assert "D_XA: in the checkpoint, not in the model" in err
+    assert "missing from the checkpoint" in err
+
+
+def test_translate_bad_folders(trained: Path, tmp_path: Path, capsys) -> None:
+    fails(
+        translate_script,
+        [str(trained), str(tmp_path / "none"), str(tmp_path / "o")],
+        capsys,
+        f"input folder {tmp_path / 'none'} does not exist",
+    )
+    (tmp_path / "empty").mkdir()
+    fails(
+        translate_script,
+        [str(trained), str(tmp_path / "empty"), str(tmp_path / "o")],
+        capsys,
+        f"input folder {tmp_path / 'empty'} holds no images",
+    )
+    fails(
+        evaluate_script,
+        [str(tmp_path / "no-run")],
+        capsys,
+        f"{tmp_path / 'no-run'} is not a run folder",
+    )

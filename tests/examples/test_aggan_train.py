@@ -1,0 +1,184 @@
+"""End-to-end runs of the AGGAN example on a tiny faces set: train, evaluate, translate."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from aggan import evaluate as evaluate_script
+from aggan import train as train_script
+from aggan import translate as translate_script
+from aggan.config import load_config
+from aggan.data import EpochPlan
+from aggan.model import build_model
+from aggan.visuals import heatmap
+from aggan_testutils import TINY
+from PIL import Image
+
+from attnguide.training import load_checkpoint
+
+
+def train(argv: list[str]) -> int:
+    return train_script.main([*TINY, *argv])
+
+
+@pytest.fixture(scope="module")
+def run_dir(faces: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny AGGAN trained for two epochs of six steps."""
+    out = tmp_path_factory.mktemp("runs") / "aggan"
+    argv = ["--data-root", str(faces), "--out", str(out), "--epochs", "2", "--decay-epochs", "1"]
+    assert train([*argv, "--warmup-epochs", "1", "--sample-every", "5"]) == 0
+    return out
+
+
+def test_run_folder_holds_everything(run_dir: Path, faces: Path) -> None:
+    cfg = load_config(run_dir / "config.json")
+    assert (cfg.size, cfg.ngf, cfg.epochs, cfg.data_root) == (32, 4, 2, str(faces))
+    saved = load_checkpoint(run_dir / "checkpoint")
+    assert {"G_xy", "G_yx", "D_X", "D_Y", "D_XA", "D_YA"} <= set(saved)
+    assert saved["progress"]["step"] == 12 and saved["progress"]["epoch"] == 2
+    # The learning rate decayed to zero over the last epoch, as configured.
+    assert saved["sched_G"]["last_epoch"] == 2
+    # Training moved the weights away from their initialisation.
+    init = build_model(cfg).G_xy.state_dict()
+    assert any(not torch.equal(init[k], v) for k, v in saved["G_xy"].items())
+
+    records = [json.loads(line) for line in (run_dir / "losses.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == list(range(1, 13))
+    assert {"G/total", "G/gan", "G/agan", "G/cycle", "G/pixel", "G/tv", "D/D_XA"} <= set(records[0])
+    assert records[0]["r"] == 0.01 and records[-1]["r"] == 0.5
+    for r in records:  # Eq. 9: the weighted terms add up to the total
+        parts = sum(v for k, v in r.items() if k.startswith("G/") and k != "G/total")
+        assert math.isclose(parts, r["G/total"], rel_tol=1e-5)
+
+    grids = sorted(p.name for p in (run_dir / "samples").iterdir())
+    assert grids == ["final.png", "step-0000005.png", "step-0000010.png"]
+    with Image.open(run_dir / "samples" / "final.png") as img:
+        # two rows (A->B, B->A) of five 96-pixel cells
+        assert img.width > 5 * 96 and img.height > 2 * 96
+    with Image.open(run_dir / "losses.png") as img:
+        assert img.size == (900, 3 * 260)
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["outcome"] == "done" and metrics["steps"] == 12
+    for direction in ("AtoB", "BtoA"):
+        row = metrics["results"][direction]
+        assert row["n"] == 3
+        assert {"psnr", "mse", "ssim", "bg_psnr", "mask_iou", "mask_auroc"} <= set(row)
+        assert math.isclose(row["psnr"], 10 * math.log10(255**2 / row["mse"]), rel_tol=0.05)
+        # copying the input keeps the background exactly
+        assert metrics["results"][f"{direction}/identity"]["bg_psnr"] in (math.inf, "inf")
+    table = (run_dir / "results.md").read_text()
+    assert "| A->B (neutral -> smiling) | AGGAN |" in table
+    assert "| copy input (reference) |" in table
+
+
+def test_evaluate_script_reproduces_the_results(run_dir: Path, capsys) -> None:
+    capsys.readouterr()
+    assert evaluate_script.main([str(run_dir), "--json", str(run_dir / "again.json")]) == 0
+    assert capsys.readouterr().out.strip() == (run_dir / "results.md").read_text().strip()
+    saved = json.loads((run_dir / "metrics.json").read_text())["results"]
+    assert json.loads((run_dir / "again.json").read_text()) == saved
+
+
+def test_translate_script_writes_images_masks_and_contents(
+    run_dir: Path, faces: Path, tmp_path: Path
+) -> None:
+    assert (
+        translate_script.main(
+            [str(run_dir), str(faces / "testB"), str(tmp_path), "--direction", "BtoA"]
+        )
+        == 0
+    )
+    names = sorted(p.name for p in (faces / "testB").iterdir())
+    for folder in ("images", "masks", "content"):
+        assert sorted(p.name for p in (tmp_path / folder).iterdir()) == names
+    with (
+        Image.open(tmp_path / "masks" / names[0]) as m,
+        Image.open(tmp_path / "images" / names[0]) as i,
+    ):
+        assert (m.mode, m.size, i.mode, i.size) == ("L", (32, 32), "RGB", (32, 32))
+
+
+def test_baseline_without_attention(faces: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "base"
+    argv = [
+        "--data-root",
+        str(faces),
+        "--out",
+        str(out),
+        "--max-steps",
+        "3",
+        "--no-attention-generator",
+    ]
+    assert train(argv) == 0
+    saved = load_checkpoint(out / "checkpoint")
+    assert not {"D_XA", "D_YA"} & set(saved)
+    record = json.loads((out / "losses.jsonl").read_text().splitlines()[0])
+    assert "G/agan" not in record and "G/tv" not in record and "G/pixel" in record
+    # No mask: the mask columns of the table say so.
+    assert "| A->B (neutral -> smiling) | baseline (no attention) |" in capsys.readouterr().out
+    row = json.loads((out / "metrics.json").read_text())["results"]["AtoB"]
+    assert "mask_iou" not in row and "psnr" in row
+
+
+@pytest.mark.parametrize(
+    ("flags", "present", "absent"),
+    [
+        (["--no-attention-discriminator"], {"G/gan", "G/tv"}, {"G/agan", "D/D_XA"}),
+        (["--no-pixel-loss", "--no-tv-loss"], {"G/agan"}, {"G/pixel", "G/tv"}),
+    ],
+)
+def test_ablations_drop_their_terms(faces: Path, tmp_path: Path, flags, present, absent) -> None:
+    argv = ["--data-root", str(faces), "--out", str(tmp_path / "r"), "--max-steps", "1"]
+    assert train([*argv, "--no-evaluate", "--n-samples", "0", *flags]) == 0
+    record = json.loads((tmp_path / "r" / "losses.jsonl").read_text())
+    assert present <= set(record) and not absent & set(record)
+
+
+def test_multiple_masks(faces: Path, tmp_path: Path) -> None:
+    out = tmp_path / "k3"
+    assert (
+        train(["--data-root", str(faces), "--out", str(out), "--max-steps", "2", "--masks", "3"])
+        == 0
+    )
+    row = json.loads((out / "metrics.json").read_text())["results"]["AtoB"]
+    assert 0 <= row["mask_iou"] <= 1 and 0 < row["mask_mean"] < 1
+
+
+def test_epoch_plan_is_sharded_reproducible_and_resumable() -> None:
+    plans = [EpochPlan(7, 5, batch_size=2, seed=3, rank=r, world=2) for r in range(2)]
+    batches = [p.batches(epoch=1) for p in plans]
+    assert [len(b) for b in batches] == [len(p) for p in plans] == [2, 2]
+    firsts = [k[0] for b in batches for batch in b for k in batch]
+    assert len(firsts) == 8 and set(firsts) == set(range(7))  # padded to 8, covers all
+    assert plans[0].batches(epoch=1) == batches[0]
+    assert plans[0].batches(epoch=1, start=1) == batches[0][1:]
+    assert plans[0].batches(epoch=2) != batches[0]
+    keys = [k for b in batches for batch in b for k in batch]
+    assert all(0 <= b < 5 for _, b, _, _ in keys)
+    flipless = EpochPlan(7, 5, batch_size=1, seed=3, flip=False).batches(0)
+    assert not any(fa or fb for batch in flipless for _, _, fa, fb in batch)
+
+
+def test_heatmap_runs_from_black_to_pale_yellow() -> None:
+    rgb = heatmap(torch.tensor([0.0, 0.5, 1.0]).view(1, 1, 1, 3))
+    assert rgb.shape == (1, 3, 1, 3)
+    assert torch.allclose(rgb[0, :, 0, 0], torch.tensor([0.0, 0.0, 0.02]))
+    assert torch.allclose(rgb[0, :, 0, 2], torch.tensor([0.99, 1.0, 0.64]))
+    assert rgb[0, :, 0, 1].sum() > rgb[0, :, 0, 0].sum()
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
+def test_cuda_bf16_channels_last(faces: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cuda"
+    argv = ["--data-root", str(faces), "--out", str(out), "--max-steps", "3", "--device", "cuda"]
+    assert train([*argv, "--amp", "bf16", "--channels-last"]) == 0
+    record = json.loads((out / "losses.jsonl").read_text().splitlines()[-1])
+    assert all(math.isfinite(v) for v in record.values())
+    row = json.loads((out / "metrics.json").read_text())["results"]["AtoB"]
+    assert math.isfinite(row["psnr"])
