@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import pkgutil
 import re
 import socket
 import subprocess
@@ -29,16 +30,18 @@ SKIP_MARK = "<!-- docs-test: skip -->"
 # Languages a page may tag its blocks with: python blocks run, the others never do.
 KNOWN_LANGUAGES = {"python", "py", "pycon", "bash", "console", "text", "json", "yaml", "toml"}
 
-# The modules whose names make up the public API; each has a page in the reference.
-PUBLIC_MODULES = (
-    "attnguide",
-    "attnguide.ops",
-    "attnguide.losses",
-    "attnguide.nets",
-    "attnguide.training",
-    "attnguide.data",
-    "attnguide.metrics",
-)
+
+def _public_modules() -> tuple[str, ...]:
+    """``attnguide`` and every module under it whose dotted path has no private part."""
+    import attnguide
+
+    found = pkgutil.walk_packages(attnguide.__path__, "attnguide.")
+    public = [m.name for m in found if not any(p.startswith("_") for p in m.name.split("."))]
+    return ("attnguide", *sorted(public))
+
+
+# The modules whose ``__all__`` make up the public API.
+PUBLIC_MODULES = _public_modules()
 
 RUNNABLE_PAGES = sorted(
     str(p.relative_to(DOCS)) for p in [DOCS / "quickstart.md", *(DOCS / "guides").glob("*.md")]
@@ -126,6 +129,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture
+def one_thread():
+    """Runs the pages' tiny models on one thread: on a busy two-core machine, torch's
+    threads wait on one another and a few training steps take ten times longer."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("page", RUNNABLE_PAGES)
 def test_page_code_runs(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = (DOCS / page).read_text(encoding="utf-8")
@@ -182,23 +196,36 @@ def _public_names(module_name: str) -> list[str]:
     return [n for n in names if not n.startswith("__")]
 
 
+def _is_module(module_name: str, name: str) -> bool:
+    return isinstance(getattr(importlib.import_module(module_name), name), type(os))
+
+
 def _accepted_paths(module_name: str, name: str) -> set[str]:
-    """Where a public name may be documented: its public path, or where it is defined.
+    """Where a public name may be documented: any public module that exports the same
+    object under that name (``attnguide.ops.blend_tv`` for ``attnguide.ops.blend_tv.
+    blend_tv``), or where it is defined.
 
     The definition's path is needed where a function shares its name with the module
     that defines it (``attnguide.ops.blend.blend``): Griffe resolves
     ``attnguide.ops.blend`` to the module, not to the function re-exported under it.
     """
     obj = getattr(importlib.import_module(module_name), name)
-    paths = {f"{module_name}.{name}"}
+    paths = {
+        f"{other}.{name}"
+        for other in PUBLIC_MODULES
+        if name in _public_names(other) and getattr(importlib.import_module(other), name) is obj
+    }
     defined_in, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
     if isinstance(defined_in, str) and isinstance(qualname, str):
         paths.add(f"{defined_in}.{qualname}")
     return paths
 
 
-def _is_module(module_name: str, name: str) -> bool:
-    return isinstance(getattr(importlib.import_module(module_name), name), type(os))
+def test_public_modules_are_found() -> None:
+    # Guards the discovery itself: an empty walk would make the coverage tests vacuous.
+    for expected in ("attnguide.ops", "attnguide.surgery", "attnguide.data.synthetic_faces"):
+        assert expected in PUBLIC_MODULES
+    assert not [m for m in PUBLIC_MODULES if "._" in m]
 
 
 @pytest.mark.parametrize("module_name", PUBLIC_MODULES)
@@ -206,12 +233,28 @@ def test_reference_covers_every_public_name(module_name: str) -> None:
     documented = _documented_paths()
     missing = []
     for name in _public_names(module_name):
-        if _is_module(module_name, name):  # a public submodule: it has its own page
-            if not any(p.startswith(f"{module_name}.{name}.") for p in documented):
-                missing.append(f"{module_name}.{name} (a page of its own)")
+        if _is_module(module_name, name):  # a public submodule: covered on its own
+            assert f"{module_name}.{name}" in PUBLIC_MODULES
         elif not _accepted_paths(module_name, name) & documented:
             missing.append(f"::: {module_name}.{name}")
     assert not missing, f"API reference lacks: {missing}"
+
+
+def _owners(module_name: str, name: str) -> set[str]:
+    return {path.rsplit(".", 1)[0] for path in _accepted_paths(module_name, name)}
+
+
+@pytest.mark.parametrize("module_name", [m for m in PUBLIC_MODULES if m.count(".") == 1])
+def test_each_public_module_has_a_reference_page(module_name: str) -> None:
+    # A module whose every name the package re-exports (the adapters' heads and
+    # discriminators) is documented on the package's own page instead.
+    exported = {n for n in _public_names(module_name) if "attnguide" in _owners(module_name, n)}
+    if exported == set(_public_names(module_name)):
+        return
+    page = REFERENCE / f"{module_name.split('.')[1]}.md"
+    assert page.is_file(), f"{module_name} needs a reference page {page.relative_to(ROOT)}"
+    title = page.read_text(encoding="utf-8").splitlines()[0]
+    assert title == f"# {module_name}", f"{page.name} is titled {title!r}"
 
 
 def test_reference_documents_only_public_names() -> None:
@@ -281,10 +324,62 @@ def test_site_has_an_anchor_for_every_public_name(built_site: Path) -> None:
     assert not missing, f"rendered reference lacks anchors for {missing}"
 
 
+# The pictures scripts draw for the home page: a trained run's translations, or,
+# before one exists, the synthetic faces task itself.
+HOME_PICTURES = {
+    "home.png": "python docs/gen_home_figure.py --run RUN_DIR",
+    "faces_preview.png": "python -m attnguide.data.synthetic_faces --preview PATH",
+}
+
+
+def _home_picture() -> str:
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    included = re.findall(r'^--8<-- "([^"]+)"$', index, re.MULTILINE)
+    text = "\n".join([index, *((ROOT / path).read_text(encoding="utf-8") for path in included)])
+    pictures = re.findall(r"\]\(images/([\w.-]+)\)", text)
+    assert len(pictures) == 1, f"the home page shows {pictures}, not one picture"
+    return pictures[0]
+
+
 def test_home_page_shows_the_generated_picture(built_site: Path) -> None:
+    name = _home_picture()
+    assert name in HOME_PICTURES, f"images/{name} is not drawn by a script: {HOME_PICTURES}"
     index = (built_site / "index.html").read_text(encoding="utf-8")
-    assert 'src="images/faces_attention.png"' in index
-    assert (built_site / "images" / "faces_attention.png").stat().st_size > 1000
+    assert f'src="images/{name}"' in index
+    assert (built_site / "images" / name).stat().st_size > 1000
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_home_figure_script_draws_a_run(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from attnguide.data import make_synthetic_faces
+
+    faces = make_synthetic_faces(tmp_path / "faces", n_train=2, n_test=2, size=32)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+    }
+    tiny = "--size 32 --ngf 4 --n-blocks 1 --ndf 4 --threads 1 --n-samples 1 --max-steps 1"
+    train = [sys.executable, str(ROOT / "examples" / "aggan" / "train.py"), *tiny.split()]
+    run = tmp_path / "run"
+    subprocess.run(
+        [*train, "--no-evaluate", "--data-root", str(faces), "--out", str(run)],
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    script = _load_script("gen_home_figure")
+    out = tmp_path / "home.png"
+    assert script.main(["--run", str(run), "--out", str(out), "--rows", "2", "--scale", "2"]) == 0
+    with Image.open(out) as picture:
+        width, height = picture.size
+    # Three 64-pixel columns with two gaps; two rows under the labels.
+    assert width == 3 * 64 + 2 * 4
+    assert height > 2 * 64
+    assert script.main(["--run", str(tmp_path / "absent"), "--out", str(out)]) == 2
 
 
 def test_site_needs_no_network(built_site: Path) -> None:
