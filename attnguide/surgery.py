@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 CONV_TYPES: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.ConvTranspose2d)
+"""The layer types the adapters can attach a sibling to."""
 
 Pair = tuple[int, int]
 

@@ -18,6 +18,7 @@ from attnguide.data._pillow import require_pillow
 __all__ = ["IMG_EXTENSIONS", "UnpairedImageFolder"]
 
 IMG_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+"""File suffixes read as images (compared lower-cased)."""
 _LAYOUT = (
     "expected the CycleGAN layout root/trainA, root/trainB, root/testA, root/testB, "
     f"each holding images ({', '.join(IMG_EXTENSIONS)}; sub-folders are searched)"

@@ -31,7 +31,9 @@ from attnguide.data.synthetic_faces._render import BATCH_PIXELS, SUPERSAMPLE, id
 __all__ = ["MAX_SIZE", "MIN_SIZE", "FacePairs", "make_synthetic_faces", "render_face_pairs"]
 
 MIN_SIZE = 32
+"""The smallest image size the faces are rendered at."""
 MAX_SIZE = 512
+"""The largest image size the faces are rendered at."""
 
 T = TypeVar("T")
 
