@@ -182,3 +182,21 @@ def test_cuda_bf16_channels_last(faces: Path, tmp_path: Path) -> None:
     assert all(math.isfinite(v) for v in record.values())
     row = json.loads((out / "metrics.json").read_text())["results"]["AtoB"]
     assert math.isfinite(row["psnr"])
+
+
+def test_without_data_root_the_builtin_faces_are_rendered_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    # The main job takes no arguments: the faces appear in ./datasets on first use.
+    monkeypatch.chdir(tmp_path)
+    argv = ["--max-steps", "1", "--train-limit", "4", "--out", "run"]
+    assert train(argv) == 0
+    root = tmp_path / "datasets" / "faces-32"
+    for part in ("trainA", "trainB", "testA", "testB", "gt/testA", "gt/testB", "gt/mask"):
+        assert any((root / part).glob("*.png")), part
+    assert f"data {Path('datasets') / 'faces-32'}" in capsys.readouterr().out
+    rendered = {p: p.stat().st_mtime_ns for p in (root / "trainA").glob("*.png")}
+    assert train([*argv[:-1], "run2"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in (root / "trainA").glob("*.png")} == rendered
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["results"]["AtoB"]["n"] == 200
