@@ -43,8 +43,15 @@ def _public_modules() -> tuple[str, ...]:
 # The modules whose ``__all__`` make up the public API.
 PUBLIC_MODULES = _public_modules()
 
+# Every page whose python a reader may paste, the repository's README included.
 RUNNABLE_PAGES = sorted(
-    str(p.relative_to(DOCS)) for p in [DOCS / "quickstart.md", *(DOCS / "guides").glob("*.md")]
+    str(p.relative_to(ROOT))
+    for p in [
+        ROOT / "README.md",
+        DOCS / "index.md",
+        DOCS / "quickstart.md",
+        *(DOCS / "guides").glob("*.md"),
+    ]
 )
 
 
@@ -142,13 +149,13 @@ def one_thread():
 @pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("page", RUNNABLE_PAGES)
 def test_page_code_runs(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    text = (DOCS / page).read_text(encoding="utf-8")
+    text = (ROOT / page).read_text(encoding="utf-8")
     every_block = code_blocks(text)
     unknown = [b.line for b in every_block if b.language not in KNOWN_LANGUAGES]
     assert not unknown, f"{page}: code blocks on lines {unknown} need a language tag"
     blocks = [b for b in every_block if b.language in ("python", "py", "pycon")]
     if not blocks:
-        assert page != "quickstart.md", "the Quickstart shows no python code"
+        assert page != "docs/quickstart.md", "the Quickstart shows no python code"
         pytest.skip(f"{page} has only shell commands")
     # Files a page writes land in a scratch folder; torch.distributed finds the
     # environment torchrun would give one process on this machine.
@@ -171,7 +178,7 @@ def test_page_code_runs(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert block.language == "python", f"{page}:{block.line}: use ```python for code"
         # Padding puts tracebacks on the page's own line numbers.
         source = "\n" * (block.line - 1) + block.code
-        exec(compile(source, str(DOCS / page), "exec"), namespace)
+        exec(compile(source, str(ROOT / page), "exec"), namespace)
         ran += 1
     assert ran, f"{page}: every python block is skipped"
     if torch.distributed.is_available() and torch.distributed.is_initialized():
