@@ -54,11 +54,14 @@ def _reduce(fn: str, values: Tensor, reduction: str) -> Tensor:
     return values
 
 
-def _pair(fn: str, a: Tensor, b: Tensor, names: tuple[str, str] = ("a", "b")) -> None:
+def _pair(
+    fn: str, a: Tensor, b: Tensor, names: tuple[str, str] = ("a", "b")
+) -> dict[str, tuple[int, str]]:
     sizes: dict[str, tuple[int, str]] = {}
     check_shape(fn, names[0], a, "b c h w", sizes)
     check_shape(fn, names[1], b, "b c h w", sizes)
     check_same_dtype_device(fn, **{names[0]: a, names[1]: b})
+    return sizes
 
 
 def _check_range(fn: str, data_range: object) -> float:
@@ -93,13 +96,54 @@ def _per_sample_mse(a: Tensor, b: Tensor) -> Tensor:
     return (_work(a) - _work(b)).square().flatten(1).mean(dim=1)
 
 
+def _region(
+    fn: str, name: str, region: object, sizes: dict[str, tuple[int, str]], like: Tensor
+) -> Tensor:
+    """A one-channel region of the images' batch and spatial size, as bool."""
+    r = _binary(fn, name, region, {k: sizes[k] for k in "bhw"})
+    if r.shape[1] != 1:
+        raise ValueError(f"{fn}(): '{name}' must have shape (b 1 h w), got {tuple(r.shape)}")
+    if r.device != like.device:
+        raise ValueError(
+            f"{fn}(): '{name}' is on {r.device} but the images are on {like.device}; "
+            "all inputs must be on one device"
+        )
+    return r
+
+
+def _region_mse(fn: str, a: Tensor, b: Tensor, inside: Tensor, empty: str) -> Tensor:
+    """Per-sample mean squared error over the pixels of ``inside`` (b 1 h w, bool), all
+    channels; a sample with an empty region is an error that ends with ``empty``."""
+    keep = inside.flatten(1)
+    kept = keep.sum(dim=1)
+    none = (kept == 0).nonzero().flatten().tolist()
+    if none:
+        raise ValueError(f"{fn}(): samples {none} have no pixel {empty}")
+    diff = (_work(a) - _work(b)).square().sum(dim=1).flatten(1)
+    return (diff * keep).sum(dim=1) / (kept * a.shape[1])
+
+
+def _image_mse(fn: str, a: Tensor, b: Tensor, mask: object) -> Tensor:
+    """Checks a pair of image batches (and ``mask``) and returns their per-sample error."""
+    sizes = _pair(fn, a, b)
+    if mask is None:
+        return _per_sample_mse(a, b)
+    inside = _region(fn, "mask", mask, sizes, a)
+    return _region_mse(fn, a, b, inside, "inside 'mask'; the error is undefined there")
+
+
 def _psnr_from_mse(err: Tensor, data_range: float) -> Tensor:
     # A zero error gives +inf, as 10 log10(R^2 / 0) should.
     return 10.0 * torch.log10(data_range**2 / err)
 
 
 def mse(
-    a: Tensor, b: Tensor, *, data_range: float | None = None, reduction: Reduction = "mean"
+    a: Tensor,
+    b: Tensor,
+    *,
+    data_range: float | None = None,
+    mask: Tensor | None = None,
+    reduction: Reduction = "mean",
 ) -> Tensor:
     """Mean squared error per image.
 
@@ -111,6 +155,10 @@ def mse(
             0-255 scale of 8-bit images, i.e. multiplied by ``(255 / data_range)**2``,
             the scale of the AGGAN paper's Table I. None reports it in the inputs'
             own units.
+        mask: Optional region to measure in, ``(b, 1, h, w)``: bool, integers
+            (nonzero = inside) or floats (> 0.5 = inside). The error is averaged over
+            the pixels inside it (all channels) and nothing else, e.g. the true change
+            region, to ask whether the change itself was made. None: the whole image.
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (per image).
 
     Returns:
@@ -118,12 +166,14 @@ def mse(
 
     Shape:
         - a, b: ``(b, c, h, w)``
+        - mask: ``(b, 1, h, w)``
         - output: ``(b,)`` for ``reduction="none"``, ``()`` otherwise
 
     Raises:
-        TypeError: Inputs are not floating-point tensors of one dtype, or ``data_range``
-            is not a number.
-        ValueError: Shapes differ, ``data_range <= 0``, or ``reduction`` is unknown.
+        TypeError: Inputs are not floating-point tensors of one dtype, ``data_range``
+            is not a number, or ``mask`` has a bad dtype.
+        ValueError: Shapes differ, a sample's ``mask`` is empty, ``data_range <= 0``,
+            or ``reduction`` is unknown.
 
     Example:
         >>> fake, real = torch.zeros(1, 3, 4, 4), torch.full((1, 3, 4, 4), 0.5)
@@ -133,14 +183,20 @@ def mse(
         tensor(4064.0625)
     """
     fn = "mse"
-    _pair(fn, a, b)
-    err = _per_sample_mse(a, b)
+    err = _image_mse(fn, a, b, mask)
     if data_range is not None:
         err = err * (255.0 / _check_range(fn, data_range)) ** 2
     return _reduce(fn, err, reduction)
 
 
-def psnr(a: Tensor, b: Tensor, *, data_range: float, reduction: Reduction = "mean") -> Tensor:
+def psnr(
+    a: Tensor,
+    b: Tensor,
+    *,
+    data_range: float,
+    mask: Tensor | None = None,
+    reduction: Reduction = "mean",
+) -> Tensor:
     """Peak signal-to-noise ratio per image, in dB: ``10 log10(data_range^2 / mse)``.
 
     PSNR does not depend on the scale as long as ``data_range`` matches the inputs:
@@ -151,6 +207,8 @@ def psnr(a: Tensor, b: Tensor, *, data_range: float, reduction: Reduction = "mea
         a: Images, e.g. translated.
         b: Images of the same shape, e.g. ground truth.
         data_range: Width of the value interval (2.0 for [-1, 1], 255.0 for [0, 255]).
+        mask: Optional region to measure in, as for :func:`mse`: the PSNR of the
+            pixels inside it (all channels). None: the whole image.
         reduction: ``"mean"`` (mean of per-image PSNRs), ``"sum"`` or ``"none"``.
 
     Returns:
@@ -158,12 +216,14 @@ def psnr(a: Tensor, b: Tensor, *, data_range: float, reduction: Reduction = "mea
 
     Shape:
         - a, b: ``(b, c, h, w)``
+        - mask: ``(b, 1, h, w)``
         - output: ``(b,)`` for ``reduction="none"``, ``()`` otherwise
 
     Raises:
-        TypeError: Inputs are not floating-point tensors of one dtype, or ``data_range``
-            is not a number.
-        ValueError: Shapes differ, ``data_range <= 0``, or ``reduction`` is unknown.
+        TypeError: Inputs are not floating-point tensors of one dtype, ``data_range``
+            is not a number, or ``mask`` has a bad dtype.
+        ValueError: Shapes differ, a sample's ``mask`` is empty, ``data_range <= 0``,
+            or ``reduction`` is unknown.
 
     Example:
         >>> a, b = torch.zeros(2, 3, 8, 8), torch.full((2, 3, 8, 8), 0.2)
@@ -171,9 +231,9 @@ def psnr(a: Tensor, b: Tensor, *, data_range: float, reduction: Reduction = "mea
         tensor(20.)
     """
     fn = "psnr"
-    _pair(fn, a, b)
+    err = _image_mse(fn, a, b, mask)
     r = _check_range(fn, data_range)
-    return _reduce(fn, _psnr_from_mse(_per_sample_mse(a, b), r), reduction)
+    return _reduce(fn, _psnr_from_mse(err, r), reduction)
 
 
 def _gaussian_window(size: int, sigma: float, like: Tensor) -> Tensor:
@@ -427,16 +487,8 @@ def background_psnr(
         tensor(inf)
     """
     fn = "background_psnr"
-    sizes: dict[str, tuple[int, str]] = {}
-    check_shape(fn, "translated", translated, "b c h w", sizes)
-    check_shape(fn, "source", source, "b c h w", sizes)
-    check_same_dtype_device(fn, translated=translated, source=source)
-    region = _binary(fn, "change_mask", change_mask, {k: sizes[k] for k in "bhw"})
-    if region.shape[1] != 1:
-        raise ValueError(
-            f"{fn}(): 'change_mask' must have shape (b 1 h w), got {tuple(region.shape)}"
-        )
-    _same_device(fn, translated, region)
+    sizes = _pair(fn, translated, source, ("translated", "source"))
+    region = _region(fn, "change_mask", change_mask, sizes, translated)
     r = _check_range(fn, data_range)
     if isinstance(dilate, bool) or not isinstance(dilate, int):
         raise TypeError(f"{fn}(): 'dilate' must be an int, got {type(dilate).__name__}")
@@ -445,16 +497,8 @@ def background_psnr(
     grown = region.float()
     if dilate > 0:
         grown = F.max_pool2d(grown, 2 * dilate + 1, stride=1, padding=dilate)
-    keep = (grown == 0).flatten(1)
-    kept = keep.sum(dim=1)
-    empty = (kept == 0).nonzero().flatten().tolist()
-    if empty:
-        raise ValueError(
-            f"{fn}(): samples {empty} have no pixel outside the change region dilated "
-            f"by {dilate}; background PSNR is undefined"
-        )
-    diff = (_work(translated) - _work(source)).square().sum(dim=1).flatten(1)
-    err = (diff * keep).sum(dim=1) / (kept * translated.shape[1])
+    empty = f"outside the change region dilated by {dilate}; background PSNR is undefined"
+    err = _region_mse(fn, translated, source, grown == 0, empty)
     return _reduce(fn, _psnr_from_mse(err, r), reduction)
 
 

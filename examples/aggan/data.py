@@ -16,12 +16,11 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, DistributedSampler
 
-from attnguide.data import UnpairedImageFolder, make_synthetic_faces
+from attnguide.data import IMG_EXTENSIONS, UnpairedImageFolder, make_synthetic_faces
 
 from .config import ConfigError, TrainConfig
 
 __all__ = [
-    "IMAGE_EXTENSIONS",
     "EpochPlan",
     "Key",
     "KeyedPairs",
@@ -31,7 +30,6 @@ __all__ = [
     "prepare_data_root",
 ]
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 Key = tuple[int, int, bool, bool]  # (A index, B index, flip A, flip B)
 
 
@@ -44,7 +42,7 @@ def default_data_root(size: int) -> Path:
 def list_images(folder: Path) -> list[Path]:
     """Image files under ``folder`` (recursively), sorted by path."""
     return sorted(
-        p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+        p for p in folder.rglob("*") if p.suffix.lower() in IMG_EXTENSIONS and p.is_file()
     )
 
 
@@ -70,7 +68,7 @@ def check_layout(root: Path, *, phases: Sequence[str] = ("train", "test")) -> No
             if not folder.is_dir():
                 problems.append(f"{folder} is missing")
             elif not list_images(folder):
-                problems.append(f"{folder} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+                problems.append(f"{folder} holds no images ({', '.join(IMG_EXTENSIONS)})")
     if problems:
         found = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
         raise ConfigError(

@@ -22,9 +22,9 @@ import torch
 from torch import Tensor
 
 from attnguide import metrics
+from attnguide.data import IMG_EXTENSIONS, load_rgb
 
 from .config import ConfigError
-from .data import IMAGE_EXTENSIONS
 from .model import AGGAN, foreground
 from .visuals import to_uint8
 
@@ -56,13 +56,15 @@ def _pil() -> Any:
 
 
 def load_image(path: Path, size: int) -> Tensor:
-    """An image file as a (3, size, size) tensor in [-1, 1] (bicubic resize if needed)."""
-    Image = _pil()
-    with Image.open(path) as img:
-        img = img.convert("RGB")
-        if img.size != (size, size):
-            img = img.resize((size, size), Image.BICUBIC)
-        data = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
+    """An image file as a (3, size, size) tensor in [-1, 1] (bicubic resize if needed).
+
+    Read by :func:`attnguide.data.load_rgb`, as training reads its images: EXIF
+    orientation, alpha, palette and 16-bit files are handled the same way.
+    """
+    img = load_rgb(path)
+    if img.size != (size, size):
+        img = img.resize((size, size), _pil().BICUBIC)
+    data = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
     return data.view(size, size, 3).permute(2, 0, 1).float() / 127.5 - 1
 
 
@@ -97,7 +99,7 @@ def load_test_set(root: Path, direction: str, size: int, limit: int = 0) -> Test
     src_dir, gt_dir, _ = DIRECTIONS[direction]
     folder = root / src_dir
     files = (
-        sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+        sorted(p for p in folder.glob("*") if p.suffix.lower() in IMG_EXTENSIONS and p.is_file())
         if folder.is_dir()
         else []
     )
@@ -131,9 +133,9 @@ def _scores(
     if change is not None and target is not None:
         # PSNR against the truth inside the true change region alone: whether the
         # expression itself was produced (copying the input scores low here).
-        inside = change.expand_as(out255)
-        err = ((out255 - t255) ** 2 * inside).flatten(1).sum(1) / inside.flatten(1).sum(1)
-        s["change_psnr"] = 10 * torch.log10(255.0**2 / err)
+        s["change_psnr"] = metrics.psnr(
+            out255, t255, data_range=255.0, mask=change, reduction="none"
+        )
     if change is not None:
         s["bg_psnr"] = metrics.background_psnr(
             out255, src255, change, dilate=2, data_range=255.0, reduction="none"

@@ -67,7 +67,9 @@ def test_run_folder_holds_everything(run_dir: Path, faces: Path) -> None:
     for direction in ("AtoB", "BtoA"):
         row = metrics["results"][direction]
         assert row["n"] == 3
-        assert {"psnr", "mse", "ssim", "bg_psnr", "mask_iou", "mask_auroc"} <= set(row)
+        assert {"psnr", "mse", "ssim", "change_psnr", "bg_psnr", "mask_iou", "mask_auroc"} <= set(
+            row
+        )
         assert math.isclose(row["psnr"], 10 * math.log10(255**2 / row["mse"]), rel_tol=0.05)
         # copying the input keeps the background exactly
         assert metrics["results"][f"{direction}/identity"]["bg_psnr"] in (math.inf, "inf")
