@@ -138,6 +138,11 @@ def _adversarial_per_sample(
             f"adversarial_loss(): '{name}' must have a batch dimension (b ...), got a "
             "0-dimensional tensor"
         )
+    if prediction.ndim > 1 and prediction.shape[1:].numel() == 0:
+        raise ValueError(
+            f"adversarial_loss(): '{name}' has no scores per sample, got shape "
+            f"{tuple(prediction.shape)}"
+        )
     loss = _adversarial_elementwise(prediction, target_is_real, mode, for_discriminator)
     return loss.flatten(1).mean(dim=1) if loss.ndim > 1 else loss
 
@@ -458,7 +463,8 @@ def domain_classification_loss(
         TypeError: ``logits`` is not floating point; ``labels`` is neither floating
             point nor integer, or its dtype differs from the logits' when floating.
         ValueError: Shapes disagree (float labels not ``(b, n)``, integer labels not
-            ``(b,)``), the devices differ, or ``reduction`` is unknown.
+            ``(b,)``), a class index is outside ``[0, n)``, the devices differ, or
+            ``reduction`` is unknown.
 
     Example:
         >>> logits = torch.zeros(2, 3)
@@ -499,6 +505,14 @@ def domain_classification_loss(
             raise ValueError(
                 f"{fn}(): 'labels' is on {labels.device} but 'logits' is on "
                 f"{logits.device}; all inputs must be on one device"
+            )
+        n = logits.shape[1]
+        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= n):
+            # Checked here, not left to cross_entropy: it would read -100 as its
+            # ignore_index and give that sample a loss of 0.
+            raise ValueError(
+                f"{fn}(): integer 'labels' are class indices in [0, {n}), got values "
+                f"from {int(labels.min())} to {int(labels.max())}"
             )
         per_sample = F.cross_entropy(logits, labels.long(), reduction="none")
     return _reduce(per_sample, reduction)

@@ -263,6 +263,16 @@ def test_adversarial_reductions_agree(shape, mode, real, seed) -> None:
             r"'prediction' must have a batch dimension \(b ...\), got a 0-dimensional tensor",
         ),
         (
+            lambda: adversarial_loss(torch.zeros(2, 1, 0, 0), True),
+            ValueError,
+            r"'prediction' has no scores per sample, got shape \(2, 1, 0, 0\)",
+        ),
+        (
+            lambda: adversarial_loss([torch.rand(2, 1), torch.zeros(2, 0)], True),
+            ValueError,
+            r"'prediction\[1\]' has no scores per sample, got shape \(2, 0\)",
+        ),
+        (
             lambda: adversarial_loss(0.5, True),  # type: ignore[arg-type]
             TypeError,
             r"'prediction' must be a torch.Tensor, a list of them \(multi-scale\) or a tuple "
@@ -557,6 +567,18 @@ def test_domain_classification_gradcheck() -> None:
             [0, 1],
             TypeError,
             r"'labels' must be a torch.Tensor, got list",
+        ),
+        (  # cross_entropy's ignore_index: would silently give a loss of 0
+            torch.randn(2, 3),
+            torch.tensor([-100, 1]),
+            ValueError,
+            r"integer 'labels' are class indices in \[0, 3\), got values from -100 to 1",
+        ),
+        (
+            torch.randn(2, 3),
+            torch.tensor([0, 3]),
+            ValueError,
+            r"integer 'labels' are class indices in \[0, 3\), got values from 0 to 3",
         ),
     ],
 )

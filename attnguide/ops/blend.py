@@ -46,8 +46,8 @@ def blend(mask: Tensor, content: Tensor, source: Tensor) -> Tensor:
     check_shape("blend", "content", content, "b c h w", sizes)
     check_shape("blend", "source", source, "b c h w", sizes)
     check_same_dtype_device("blend", mask=mask, content=content, source=source)
-    # source + mask * (content - source) is cheaper but not bit-exact at mask == 0
-    # when content - source overflows or is inf; keep the paper's two-product form.
+    # source + mask * (content - source) is cheaper but does not return the source at
+    # mask == 0 when content - source overflows; keep the paper's two-product form.
     return content * mask + source * (1 - mask)
 
 
