@@ -67,7 +67,6 @@ __all__ = [
 ]
 
 CHECKPOINT = "checkpoint"  # the run folder's latest checkpoint (a directory)
-STATE_NAMES = ("opt_G", "opt_D", "sched_G", "sched_D", "pool_X", "pool_Y")
 
 
 # ----------------------------------------------------------------------------- devices
@@ -382,8 +381,6 @@ class Trainer:
             "opt_D": self.opt_D,
             "sched_G": self.sched_G,
             "sched_D": self.sched_D,
-            "pool_X": self.pool_X,
-            "pool_Y": self.pool_Y,
             "rng": capture_rng_state(),
             "progress": {
                 "epoch": self.epoch,
@@ -399,10 +396,31 @@ class Trainer:
         start = getattr(self, "_segment_start", None)
         return 0.0 if start is None else time.perf_counter() - start
 
+    def _gather_pools(self) -> list[dict[str, Any]] | None:
+        """Every process's image pools, indexed by rank, on rank 0 (None elsewhere).
+
+        Each process keeps its own history of fakes, so an exact resume needs them all,
+        not rank 0's alone. They travel on the CPU (object collectives pickle them).
+        """
+
+        def cpu(state: dict[str, Any]) -> dict[str, Any]:
+            return {k: v.cpu() if isinstance(v, Tensor) else v for k, v in state.items()}
+
+        mine = {"pool_X": cpu(self.pool_X.state_dict()), "pool_Y": cpu(self.pool_Y.state_dict())}
+        if not self.dist.enabled:
+            return [mine]
+        pools: list[Any] | None = [None] * self.dist.world if self.dist.main else None
+        dist.gather_object(mine, pools, dst=0)
+        return pools
+
     def save(self) -> None:
-        """Writes the checkpoint (rank 0), atomically: a kill mid-write keeps the last one."""
+        """Writes the checkpoint (rank 0), atomically: a kill mid-write keeps the last one.
+
+        With several processes every one must call it: each contributes its image pools.
+        """
+        pools = self._gather_pools()
         if self.dist.main:
-            save_checkpoint(self.run_dir / CHECKPOINT, self._state())
+            save_checkpoint(self.run_dir / CHECKPOINT, {**self._state(), "pools": pools})
 
     def _restore(self, path: Path) -> None:
         saved = load_checkpoint(path, map_location=self.device)
@@ -411,8 +429,15 @@ class Trainer:
         self.opt_D.load_state_dict(saved["opt_D"])
         self.sched_G.load_state_dict(saved["sched_G"])
         self.sched_D.load_state_dict(saved["sched_D"])
-        self.pool_X.load_state_dict(saved["pool_X"])
-        self.pool_Y.load_state_dict(saved["pool_Y"])
+        pools = saved["pools"]
+        if len(pools) != self.dist.world:
+            raise ConfigError(
+                f"--resume {path.parent}: the run was trained by {len(pools)} process(es) "
+                f"and this is {self.dist.world}; resume it with as many (the data order and "
+                "the image pools are per process)"
+            )
+        self.pool_X.load_state_dict(pools[self.dist.rank]["pool_X"])
+        self.pool_Y.load_state_dict(pools[self.dist.rank]["pool_Y"])
         restore_rng_state(saved["rng"])
         progress = saved["progress"]
         self.epoch, self.batch, self.step = progress["epoch"], progress["batch"], progress["step"]
@@ -537,7 +562,9 @@ class Trainer:
             )
         sums: dict[str, Tensor] = {}
         count = 0
-        outcome = "done"
+        # A run that already reached --max-steps (resumed without raising it) has
+        # nothing to do; checked before a step, not only after one.
+        outcome = "max_steps" if cfg.max_steps and self.step >= cfg.max_steps else "done"
         self._segment_start = time.perf_counter()
         with _Stop() as stop:
             while self.epoch < cfg.epochs and outcome == "done":

@@ -17,6 +17,7 @@ from aggan_testutils import TINY, TRAIN, subprocess_env
 from attnguide.training import load_checkpoint
 
 NETWORKS = ("G_xy", "G_yx", "D_X", "D_Y", "D_XA", "D_YA")
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
 
 
 def _args(faces: Path, out: Path) -> list[str]:
@@ -25,6 +26,29 @@ def _args(faces: Path, out: Path) -> list[str]:
     options = "--epochs 3 --decay-epochs 2 --warmup-epochs 1 --save-every 2 --pool-size 3"
     quiet = "--sample-every 0 --n-samples 0 --no-evaluate"
     return [*TINY, "--data-root", str(faces), "--out", str(out), *options.split(), *quiet.split()]
+
+
+def _assert_same_training_state(a: dict, b: dict) -> None:
+    """Two loaded checkpoints hold bit-identical networks and image pools (every rank's)."""
+    for name in NETWORKS:
+        assert a[name].keys() == b[name].keys()
+        for key, value in a[name].items():
+            assert torch.equal(value, b[name][key]), f"{name}.{key} differs after resume"
+    assert len(a["pools"]) == len(b["pools"])
+    for rank, (pools_a, pools_b) in enumerate(zip(a["pools"], b["pools"], strict=True)):
+        for name in ("pool_X", "pool_Y"):
+            for part in ("images", "masks", "generator"):
+                assert torch.equal(pools_a[name][part], pools_b[name][part]), (rank, name, part)
+
+
+def _torchrun(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*TORCHRUN, str(TRAIN), *args],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120.0) -> None:
@@ -65,19 +89,27 @@ def test_resume_after_sigkill_gives_the_uninterrupted_weights(faces: Path, tmp_p
 
     a, b = load_checkpoint(straight / "checkpoint"), load_checkpoint(killed / "checkpoint")
     assert a["progress"]["step"] == b["progress"]["step"] == 18
-    for name in NETWORKS:
-        assert a[name].keys() == b[name].keys()
-        for key, value in a[name].items():
-            assert torch.equal(value, b[name][key]), f"{name}.{key} differs after resume"
-    for name in ("pool_X", "pool_Y"):
-        assert torch.equal(a[name]["images"], b[name]["images"])
-        assert torch.equal(a[name]["masks"], b[name]["masks"])
+    _assert_same_training_state(a, b)
     # The loss log is the uninterrupted one too: steps logged after the last checkpoint
     # and trained again are not duplicated.
     log_a = (straight / "losses.jsonl").read_text().splitlines()
     log_b = (killed / "losses.jsonl").read_text().splitlines()
     assert [json.loads(x)["step"] for x in log_b] == list(range(1, 19))
     assert log_a == log_b
+
+
+def test_resuming_a_run_that_reached_max_steps_trains_no_further(
+    faces: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "run"
+    assert train_script.main([*_args(faces, out), "--max-steps", "4"]) == 0
+    before = load_checkpoint(out / "checkpoint")
+    assert train_script.main(["--resume", str(out)]) == 0  # --max-steps 4 is kept
+    after = load_checkpoint(out / "checkpoint")
+    assert after["progress"]["step"] == 4
+    _assert_same_training_state(before, after)
+    assert train_script.main(["--resume", str(out), "--max-steps", "5"]) == 0
+    assert load_checkpoint(out / "checkpoint")["progress"]["step"] == 5
 
 
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(faces: Path, tmp_path: Path) -> None:
@@ -104,24 +136,12 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(faces: Path, tmp_path: Path) ->
     assert not (out / "metrics.json").exists()  # stopped: no evaluation
 
 
-def test_torchrun_two_gloo_processes_keep_identical_weights(faces: Path, tmp_path: Path) -> None:
+def test_torchrun_two_gloo_processes_keep_identical_weights_and_resume_exactly(
+    faces: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "ddp"
     args = [*_args(faces, out), "--max-steps", "4", "--device", "cpu"]
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node=2",
-            str(TRAIN),
-            *args,
-        ],
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = _torchrun(args)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "device cpu x 2 processes" in done.stdout
     assert "weights identical on all 2 processes: yes" in done.stdout
@@ -135,3 +155,32 @@ def test_torchrun_two_gloo_processes_keep_identical_weights(faces: Path, tmp_pat
         "losses.png",
         "metrics.json",
     ]
+    # Each process has its own image pool; the checkpoint holds both, and a resume
+    # gives each its own back, so the resumed run ends where an uninterrupted one does.
+    assert len(saved["pools"]) == 2
+    assert not torch.equal(
+        saved["pools"][0]["pool_Y"]["images"], saved["pools"][1]["pool_Y"]["images"]
+    )
+    resumed = _torchrun(["--resume", str(out), "--max-steps", "0"])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming at step 4" in resumed.stdout
+    straight = _torchrun([*_args(faces, tmp_path / "straight"), "--device", "cpu"])
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    a, b = (
+        load_checkpoint(tmp_path / "straight" / "checkpoint"),
+        load_checkpoint(out / "checkpoint"),
+    )
+    assert a["progress"]["step"] == b["progress"]["step"] == 9
+    _assert_same_training_state(a, b)
+    # The data order and the pools are per process: another process count is refused.
+    single = subprocess.run(
+        [sys.executable, str(TRAIN), "--resume", str(out)],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert single.returncode == 2
+    assert "the run was trained by 2 process(es) and this is 1; resume it with as many" in (
+        single.stderr
+    )
