@@ -164,6 +164,14 @@ RESUMABLE = frozenset(
 )
 
 _TYPES = {"int": int, "float": float, "str": str, "str | None": str}
+# What each annotation accepts (a JSON config can hold anything), and how to say it.
+_KINDS = {
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    "float": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "str | None": (lambda v: v is None or isinstance(v, str), "a string or null"),
+}
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -212,6 +220,13 @@ def validate_config(cfg: TrainConfig) -> TrainConfig:
         if not cond:
             raise ConfigError(msg)
 
+    for f in fields(TrainConfig):
+        value = getattr(cfg, f.name)
+        accepts, kind = _KINDS[f.type]
+        need(
+            accepts(value),
+            f"--{f.name.replace('_', '-')} must be {kind}, got {value!r} ({type(value).__name__})",
+        )
     # The generator halves the size twice and doubles it twice; anything but a
     # multiple of 4 comes back a different size than it went in.
     if cfg.size % 4 != 0:

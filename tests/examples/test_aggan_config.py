@@ -84,6 +84,14 @@ def test_command_line_overrides_preset_overrides_defaults(tmp_path) -> None:
         ({"attention_generator": False, "masks": 2}, "--masks 2 needs attention-guided"),
         ({"d_head": "avg"}, "--d-head must be one of"),
         ({"save_every": -1}, "--save-every must be 0 or more, got -1"),
+        # What a hand-edited config.json can hold: refused by name, before anything runs.
+        ({"size": "64"}, r"--size must be an integer, got '64' \(str\)"),
+        ({"epochs": 2.5}, r"--epochs must be an integer, got 2.5 \(float\)"),
+        ({"seed": True}, r"--seed must be an integer, got True \(bool\)"),
+        ({"lr": "1e-4"}, r"--lr must be a number, got '1e-4' \(str\)"),
+        ({"flip": 1}, r"--flip must be true or false, got 1 \(int\)"),
+        ({"out": 3}, r"--out must be a string or null, got 3 \(int\)"),
+        ({"device": None}, r"--device must be a string, got None \(NoneType\)"),
     ],
 )
 def test_invalid_options_are_named(changes, message) -> None:

@@ -51,6 +51,22 @@ def test_missing_data_root(tmp_path: Path, capsys) -> None:
     assert not out.exists()
 
 
+def test_config_file_with_a_value_of_the_wrong_type(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where the built-in faces would be rendered
+    config = tmp_path / "config.json"
+    config.write_text('{"epochs": 2.5}')
+    out = tmp_path / "out"
+    fails(
+        train_script,
+        ["--config", str(config), "--out", str(out)],
+        capsys,
+        "--epochs must be an integer, got 2.5 (float)",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+
+
 def test_wrong_folder_layout(tmp_path: Path, faces: Path, capsys) -> None:
     root = tmp_path / "flat"
     root.mkdir()
