@@ -272,16 +272,18 @@ def tap(layers: Mapping[str, nn.Module], hook: Hook) -> Iterator[None]:
     Replicas made by ``nn.DataParallel`` share their hook dictionaries with the module
     they were copied from, so a hook registered on one replica also fires when another
     replica's layer runs in a parallel thread. Each hook therefore checks that the
-    module it was called for is the very layer it was registered on.
+    module it was called for is the very layer it was registered on. Such a foreign
+    call may even come without ``kwargs``: ``Module.__call__`` looks up whether a hook
+    takes them only after it has copied the hook list, so a hook that another thread
+    is adding or removing meanwhile is called as ``hook(module, args, output)``.
     """
     handles = []
 
     def make(name: str, layer: nn.Module) -> Callable[..., Any]:
-        def on_forward(
-            module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
-        ) -> Any:
+        def on_forward(module: nn.Module, args: tuple[Any, ...], *rest: Any) -> Any:
             if module is not layer:
                 return None
+            kwargs, output = rest
             return hook(name, module, args, kwargs, output)
 
         return on_forward

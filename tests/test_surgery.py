@@ -211,6 +211,19 @@ def test_tap_replaces_the_output_and_ignores_replicas_sharing_its_hooks() -> Non
     assert seen == ["0", "0"]
 
 
+def test_tap_hook_called_for_a_replica_without_kwargs_is_a_no_op() -> None:
+    # Module.__call__ copies the hook list, then asks per hook whether it takes kwargs;
+    # a hook that a parallel replica's thread adds or removes in between is called for
+    # this replica as hook(module, args, output). It must ignore that call, not raise.
+    net = nn.Sequential(nn.Conv2d(1, 1, 1))
+    (replica,) = replicate_like_data_parallel(net, 1)
+    x = torch.randn(1, 1, 3, 3)
+    with tap({"0": net[0]}, lambda name, module, args, kwargs, out: out + 1):
+        (on_forward,) = net[0]._forward_hooks.values()
+        assert on_forward(replica[0], (x,), replica[0](x)) is None
+        assert on_forward(replica[0], (x,), {}, replica[0](x)) is None
+
+
 def test_describe_calls() -> None:
     calls = [("a", torch.Size([1, 2])), ("b", torch.Size([3]))]
     assert describe_calls(calls) == "'b' -> (3,), 'a' -> (1, 2)"
