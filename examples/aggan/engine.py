@@ -353,6 +353,10 @@ class Trainer:
         self.step = 0  # steps done in all
         self.elapsed = 0.0  # seconds of training in earlier segments of this run
         self.history: list[dict[str, float]] = []
+        # Loss sums of the steps since the last record: checkpointed, so the first
+        # record after a resume averages the same steps as an uninterrupted run's.
+        self.pending: dict[str, Tensor] = {}
+        self.pending_count = 0
 
         if resume is not None:
             self._restore(resume / CHECKPOINT)
@@ -389,6 +393,7 @@ class Trainer:
                 "elapsed": self.elapsed + self._segment_time(),
             },
             "history": self.history,
+            "pending": {"sums": self.pending, "count": self.pending_count},
             "config": dataclasses.asdict(self.cfg),
         }
 
@@ -443,6 +448,8 @@ class Trainer:
         self.epoch, self.batch, self.step = progress["epoch"], progress["batch"], progress["step"]
         self.elapsed = progress["elapsed"]
         self.history = list(saved["history"])
+        self.pending = dict(saved["pending"]["sums"])
+        self.pending_count = saved["pending"]["count"]
 
     # ------------------------------------------------------------------------ steps
 
@@ -560,8 +567,6 @@ class Trainer:
                 mininterval=1.0,
                 desc="train",
             )
-        sums: dict[str, Tensor] = {}
-        count = 0
         # A run that already reached --max-steps (resumed without raising it) has
         # nothing to do; checked before a step, not only after one.
         outcome = "max_steps" if cfg.max_steps and self.step >= cfg.max_steps else "done"
@@ -579,16 +584,17 @@ class Trainer:
                     logs = self.train_step(self._to_device(x), self._to_device(y), r)
                     self.batch += 1
                     self.step += 1
+                    sums = self.pending
                     for k, v in logs.items():
                         sums[k] = sums[k] + v if k in sums else v
-                    count += 1
+                    self.pending_count += 1
                     if self.step % cfg.log_every == 0:
-                        record = {k: float(v) / count for k, v in sums.items()}
+                        record = {k: float(v) / self.pending_count for k, v in sums.items()}
                         record.update(
                             step=self.step, epoch=epoch, r=r, lr=self.opt_G.param_groups[0]["lr"]
                         )
                         self.history.append(record)
-                        sums, count = {}, 0
+                        self.pending, self.pending_count = {}, 0
                         if bar is not None:
                             d = sum(v for k, v in record.items() if k.startswith("D/"))
                             bar.set_postfix(G=f"{record['G/total']:.3f}", D=f"{d:.3f}", r=r)
