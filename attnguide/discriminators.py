@@ -166,7 +166,8 @@ class MaskConditionedDiscriminator(nn.Module):
                     f"{_FWD}(): layer {name!r} receives an input of spatial size "
                     f"{tuple(x.shape[-2:])} but the mask has {tuple(mask.shape[-2:])}; "
                     "the mask is added at a convolution fed at the image's resolution. "
-                    "Pass layer= naming one, or resize the mask"
+                    "Pass layer= naming one; a discriminator that pads, crops or pools "
+                    "the image before every convolution cannot take the mask"
                 )
             return out + self.mask_conv(mask, output_size=(out.shape[-2], out.shape[-1]))
 

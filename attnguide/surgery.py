@@ -210,11 +210,15 @@ class Sibling(nn.Module):
     def reset_uniform_(self, rows: slice) -> None:
         """Gives output channels ``rows`` PyTorch's default conv initialisation."""
         with torch.no_grad():
-            view = self.weight[:, rows] if self.geometry.transposed else self.weight[rows]
-            fresh = torch.empty_like(view)
-            # As nn.Conv2d.reset_parameters: kaiming_uniform_(a=sqrt(5)).
+            # As nn.Conv2d.reset_parameters: kaiming_uniform_(a=sqrt(5)), with the fan
+            # of the whole weight (a transposed weight's fan_in counts every output
+            # channel, not only those of ``rows``).
+            fresh = torch.empty_like(self.weight)
             nn.init.kaiming_uniform_(fresh, a=math.sqrt(5))
-            view.copy_(fresh)
+            if self.geometry.transposed:
+                self.weight[:, rows] = fresh[:, rows]
+            else:
+                self.weight[rows] = fresh[rows]
 
     def extra_repr(self) -> str:
         return (

@@ -222,7 +222,8 @@ def test_layer_errors() -> None:
         ValueError,
         match=r"MaskConditionedDiscriminator.forward\(\): layer 'conv' receives an input of "
         r"spatial size \(8, 8\) but the mask has \(16, 16\); the mask is added at a "
-        r"convolution fed at the image's resolution. Pass layer= naming one, or resize",
+        r"convolution fed at the image's resolution. Pass layer= naming one; a "
+        r"discriminator that pads, crops or pools the image before every convolution",
     ):
         MaskConditionedDiscriminator(PooledInputDiscriminator())(image, mask)
     discriminator = NLayerDiscriminator()
