@@ -1,6 +1,7 @@
 """Evaluation metrics: image fidelity, attention-mask quality and distribution distances.
 
-- :func:`mse`, :func:`psnr`, :func:`ssim`: translated image against ground truth.
+- :func:`mse`, :func:`psnr`, :func:`ssim`: translated image against ground truth (mse
+  and psnr also inside a ``region``, e.g. the true change region).
 - :func:`mask_iou`, :func:`mask_auroc`: a predicted attention mask against the
   ground-truth change region.
 - :func:`background_psnr`: how untouched everything outside the change region stayed.
@@ -123,13 +124,13 @@ def _region_mse(fn: str, a: Tensor, b: Tensor, inside: Tensor, empty: str) -> Te
     return (diff * keep).sum(dim=1) / (kept * a.shape[1])
 
 
-def _image_mse(fn: str, a: Tensor, b: Tensor, mask: object) -> Tensor:
-    """Checks a pair of image batches (and ``mask``) and returns their per-sample error."""
+def _image_mse(fn: str, a: Tensor, b: Tensor, region: object) -> Tensor:
+    """Checks a pair of image batches (and ``region``) and returns their per-sample error."""
     sizes = _pair(fn, a, b)
-    if mask is None:
+    if region is None:
         return _per_sample_mse(a, b)
-    inside = _region(fn, "mask", mask, sizes, a)
-    return _region_mse(fn, a, b, inside, "inside 'mask'; the error is undefined there")
+    inside = _region(fn, "region", region, sizes, a)
+    return _region_mse(fn, a, b, inside, "inside 'region'; the error is undefined there")
 
 
 def _psnr_from_mse(err: Tensor, data_range: float) -> Tensor:
@@ -142,7 +143,7 @@ def mse(
     b: Tensor,
     *,
     data_range: float | None = None,
-    mask: Tensor | None = None,
+    region: Tensor | None = None,
     reduction: Reduction = "mean",
 ) -> Tensor:
     """Mean squared error per image.
@@ -155,7 +156,7 @@ def mse(
             0-255 scale of 8-bit images, i.e. multiplied by ``(255 / data_range)**2``,
             the scale of the AGGAN paper's Table I. None reports it in the inputs'
             own units.
-        mask: Optional region to measure in, ``(b, 1, h, w)``: bool, integers
+        region: Optional region to measure in, ``(b, 1, h, w)``: bool, integers
             (nonzero = inside) or floats (> 0.5 = inside). The error is averaged over
             the pixels inside it (all channels) and nothing else, e.g. the true change
             region, to ask whether the change itself was made. None: the whole image.
@@ -166,13 +167,13 @@ def mse(
 
     Shape:
         - a, b: ``(b, c, h, w)``
-        - mask: ``(b, 1, h, w)``
+        - region: ``(b, 1, h, w)``
         - output: ``(b,)`` for ``reduction="none"``, ``()`` otherwise
 
     Raises:
         TypeError: Inputs are not floating-point tensors of one dtype, ``data_range``
-            is not a number, or ``mask`` has a bad dtype.
-        ValueError: Shapes differ, a sample's ``mask`` is empty, ``data_range <= 0``,
+            is not a number, or ``region`` has a bad dtype.
+        ValueError: Shapes differ, a sample's ``region`` is empty, ``data_range <= 0``,
             or ``reduction`` is unknown.
 
     Example:
@@ -183,7 +184,7 @@ def mse(
         tensor(4064.0625)
     """
     fn = "mse"
-    err = _image_mse(fn, a, b, mask)
+    err = _image_mse(fn, a, b, region)
     if data_range is not None:
         err = err * (255.0 / _check_range(fn, data_range)) ** 2
     return _reduce(fn, err, reduction)
@@ -194,7 +195,7 @@ def psnr(
     b: Tensor,
     *,
     data_range: float,
-    mask: Tensor | None = None,
+    region: Tensor | None = None,
     reduction: Reduction = "mean",
 ) -> Tensor:
     """Peak signal-to-noise ratio per image, in dB: ``10 log10(data_range^2 / mse)``.
@@ -207,7 +208,7 @@ def psnr(
         a: Images, e.g. translated.
         b: Images of the same shape, e.g. ground truth.
         data_range: Width of the value interval (2.0 for [-1, 1], 255.0 for [0, 255]).
-        mask: Optional region to measure in, as for :func:`mse`: the PSNR of the
+        region: Optional region to measure in, as for :func:`mse`: the PSNR of the
             pixels inside it (all channels). None: the whole image.
         reduction: ``"mean"`` (mean of per-image PSNRs), ``"sum"`` or ``"none"``.
 
@@ -216,13 +217,13 @@ def psnr(
 
     Shape:
         - a, b: ``(b, c, h, w)``
-        - mask: ``(b, 1, h, w)``
+        - region: ``(b, 1, h, w)``
         - output: ``(b,)`` for ``reduction="none"``, ``()`` otherwise
 
     Raises:
         TypeError: Inputs are not floating-point tensors of one dtype, ``data_range``
-            is not a number, or ``mask`` has a bad dtype.
-        ValueError: Shapes differ, a sample's ``mask`` is empty, ``data_range <= 0``,
+            is not a number, or ``region`` has a bad dtype.
+        ValueError: Shapes differ, a sample's ``region`` is empty, ``data_range <= 0``,
             or ``reduction`` is unknown.
 
     Example:
@@ -231,7 +232,7 @@ def psnr(
         tensor(20.)
     """
     fn = "psnr"
-    err = _image_mse(fn, a, b, mask)
+    err = _image_mse(fn, a, b, region)
     r = _check_range(fn, data_range)
     return _reduce(fn, _psnr_from_mse(err, r), reduction)
 

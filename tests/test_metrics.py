@@ -112,7 +112,7 @@ def test_mse_psnr_gradcheck() -> None:
     h=st.integers(1, 5),
     w=st.integers(1, 4),
 )
-def test_masked_mse_psnr_equal_the_metric_of_the_region_cut_out(
+def test_mse_psnr_of_a_region_equal_the_metric_of_the_region_cut_out(
     seed: int, top: int, left: int, h: int, w: int
 ) -> None:
     g = torch.Generator().manual_seed(seed)
@@ -122,40 +122,40 @@ def test_masked_mse_psnr_equal_the_metric_of_the_region_cut_out(
     cut = (slice(None), slice(None), slice(top, top + h), slice(left, left + w))
     for m in (region, region.float(), region.to(torch.uint8) * 255):
         torch.testing.assert_close(
-            mse(a, b, data_range=1.0, mask=m, reduction="none"),
+            mse(a, b, data_range=1.0, region=m, reduction="none"),
             mse(a[cut], b[cut], data_range=1.0, reduction="none"),
         )
         torch.testing.assert_close(
-            psnr(a, b, data_range=1.0, mask=m, reduction="none"),
+            psnr(a, b, data_range=1.0, region=m, reduction="none"),
             psnr(a[cut], b[cut], data_range=1.0, reduction="none"),
         )
 
 
-def test_masked_metrics_whole_image_mask_background_and_errors() -> None:
+def test_region_metrics_whole_image_background_and_errors() -> None:
     a = torch.rand(2, 3, 6, 6, dtype=torch.float64, requires_grad=True)
     b = torch.rand(2, 3, 6, 6, dtype=torch.float64)
     everywhere = torch.ones(2, 1, 6, 6, dtype=torch.bool)
     torch.testing.assert_close(
-        psnr(a, b, data_range=1.0, mask=everywhere), psnr(a, b, data_range=1.0)
+        psnr(a, b, data_range=1.0, region=everywhere), psnr(a, b, data_range=1.0)
     )
     # The background PSNR is the PSNR of the complement of the (dilated) change region.
     change = torch.zeros(2, 1, 6, 6, dtype=torch.bool)
     change[0, :, 1, 1] = change[1, :, 4, 2:4] = True
     torch.testing.assert_close(
         background_psnr(a, b, change, data_range=1.0, dilate=0, reduction="none"),
-        psnr(a, b, data_range=1.0, mask=~change, reduction="none"),
+        psnr(a, b, data_range=1.0, region=~change, reduction="none"),
     )
-    assert torch.autograd.gradcheck(lambda x: psnr(x, b, data_range=1.0, mask=change), (a,))
-    with pytest.raises(ValueError, match=r"psnr\(\): samples \[1\] have no pixel inside 'mask'"):
-        psnr(a, b, data_range=1.0, mask=change & torch.tensor([True, False]).view(2, 1, 1, 1))
+    assert torch.autograd.gradcheck(lambda x: psnr(x, b, data_range=1.0, region=change), (a,))
+    with pytest.raises(ValueError, match=r"psnr\(\): samples \[1\] have no pixel inside 'region'"):
+        psnr(a, b, data_range=1.0, region=change & torch.tensor([True, False]).view(2, 1, 1, 1))
     with pytest.raises(
-        ValueError, match=r"mse\(\): 'mask' must have shape \(b 1 h w\), got \(2, 3, 6, 6\)"
+        ValueError, match=r"mse\(\): 'region' must have shape \(b 1 h w\), got \(2, 3, 6, 6\)"
     ):
-        mse(a, b, mask=torch.ones(2, 3, 6, 6))
-    with pytest.raises(ValueError, match=r"mse\(\): 'mask' has shape \(1, 1, 6, 6\)"):
-        mse(a, b, mask=torch.ones(1, 1, 6, 6))
-    with pytest.raises(TypeError, match=r"psnr\(\): 'mask' must be bool, integer or floating"):
-        psnr(a, b, data_range=1.0, mask=torch.ones(2, 1, 6, 6, dtype=torch.complex64))
+        mse(a, b, region=torch.ones(2, 3, 6, 6))
+    with pytest.raises(ValueError, match=r"mse\(\): 'region' has shape \(1, 1, 6, 6\)"):
+        mse(a, b, region=torch.ones(1, 1, 6, 6))
+    with pytest.raises(TypeError, match=r"psnr\(\): 'region' must be bool, integer or floating"):
+        psnr(a, b, data_range=1.0, region=torch.ones(2, 1, 6, 6, dtype=torch.complex64))
 
 
 def test_half_precision_accumulates_in_float32() -> None:

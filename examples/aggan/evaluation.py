@@ -134,7 +134,7 @@ def _scores(
         # PSNR against the truth inside the true change region alone: whether the
         # expression itself was produced (copying the input scores low here).
         s["change_psnr"] = metrics.psnr(
-            out255, t255, data_range=255.0, mask=change, reduction="none"
+            out255, t255, data_range=255.0, region=change, reduction="none"
         )
     if change is not None:
         s["bg_psnr"] = metrics.background_psnr(
