@@ -1,0 +1,22 @@
+"""Training helpers: the image history pool, the LR schedule, RNG state and checkpoints.
+
+One module per concern: :mod:`~attnguide.training.pool`,
+:mod:`~attnguide.training.schedule`, :mod:`~attnguide.training.rng` and
+:mod:`~attnguide.training.checkpoint`; their public names are re-exported here.
+"""
+
+from attnguide.training.checkpoint import MANIFEST, is_checkpoint, load_checkpoint, save_checkpoint
+from attnguide.training.pool import ImagePool
+from attnguide.training.rng import capture_rng_state, restore_rng_state
+from attnguide.training.schedule import linear_decay
+
+__all__ = [
+    "MANIFEST",
+    "ImagePool",
+    "capture_rng_state",
+    "is_checkpoint",
+    "linear_decay",
+    "load_checkpoint",
+    "restore_rng_state",
+    "save_checkpoint",
+]
