@@ -1,17 +1,31 @@
-"""Data: unpaired image folders in the CycleGAN layout and the synthetic faces data set.
+"""Data: image files, unpaired image folders in the CycleGAN layout, synthetic faces.
 
 Nothing here needs Pillow at import time; reading or writing image files does
 (``pip install "attnguide[examples]"``).
 """
 
-from attnguide.data.folder import IMG_EXTENSIONS, UnpairedImageFolder, load_rgb
+from attnguide.data.folder import UnpairedImageFolder
+from attnguide.data.io import (
+    IMG_EXTENSIONS,
+    list_images,
+    load_rgb,
+    read_image,
+    read_mask,
+    save_image,
+    to_uint8,
+)
 from attnguide.data.synthetic_faces import FacePairs, make_synthetic_faces, render_face_pairs
 
 __all__ = [
     "IMG_EXTENSIONS",
     "FacePairs",
     "UnpairedImageFolder",
+    "list_images",
     "load_rgb",
     "make_synthetic_faces",
+    "read_image",
+    "read_mask",
     "render_face_pairs",
+    "save_image",
+    "to_uint8",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import operator
+import os
 import random
 import warnings
 from pathlib import Path
@@ -13,18 +14,16 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from attnguide._validation import check_bool, check_choice, check_int
 from attnguide.data._pillow import require_pillow
+from attnguide.data.io import IMG_EXTENSIONS, _to_tensor, list_images, load_rgb
 
-__all__ = ["IMG_EXTENSIONS", "UnpairedImageFolder"]
+__all__ = ["UnpairedImageFolder"]
 
-IMG_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
-"""File suffixes read as images (compared lower-cased)."""
 _LAYOUT = (
     "expected the CycleGAN layout root/trainA, root/trainB, root/testA, root/testB, "
     f"each holding images ({', '.join(IMG_EXTENSIONS)}; sub-folders are searched)"
 )
-_ALPHA_MODES = ("RGBA", "LA", "PA", "La", "RGBa")
-_INT_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N")
 
 
 def _find_images(folder: Path) -> list[Path]:
@@ -32,10 +31,10 @@ def _find_images(folder: Path) -> list[Path]:
         raise FileNotFoundError(
             f"UnpairedImageFolder(): folder '{folder}' does not exist or is not a folder; {_LAYOUT}"
         )
-    paths = [p for p in folder.rglob("*") if p.suffix.lower() in IMG_EXTENSIONS and p.is_file()]
+    paths = list_images(folder)
     if not paths:
         raise FileNotFoundError(f"UnpairedImageFolder(): no images found in '{folder}'; {_LAYOUT}")
-    return sorted(paths, key=lambda p: p.relative_to(folder).as_posix())
+    return paths
 
 
 def _shared(t: Tensor) -> Tensor:
@@ -46,58 +45,13 @@ def _shared(t: Tensor) -> Tensor:
         return t
 
 
-def load_rgb(path: str | Path) -> Any:
-    """Opens an image file as an 8-bit RGB Pillow image, whatever it holds.
-
-    EXIF orientation is applied; grayscale, bilevel, palette, CMYK and 16-bit images
-    are converted to RGB (16-bit values scaled by 255/65535); images with an alpha
-    channel (RGBA, LA, palette with transparency) are composited on white.
-
-    Args:
-        path: The image file.
-
-    Returns:
-        A ``PIL.Image.Image`` in mode ``"RGB"``.
-
-    Raises:
-        OSError: The file cannot be read or decoded (missing, corrupt, truncated); the
-            message names the file.
-        ImportError: Pillow is not installed (``pip install "attnguide[examples]"``).
-    """
-    Image, ImageOps = require_pillow("load_rgb()")
-    try:
-        with Image.open(path) as opened:
-            opened.load()  # decode now: a truncated or corrupt file fails here
-            im = ImageOps.exif_transpose(opened)
-        if im.mode in _INT_MODES:
-            # 16-bit (and 32-bit integer) grayscale: scale 0..65535 to 0..255 (rounded),
-            # since convert("L") would clip everything above 255 to white.
-            im = im.convert("I").point(lambda v: v * (255 / 65535) + 0.5).convert("L")
-        if "transparency" in im.info and im.mode in ("P", "L", "RGB"):
-            im = im.convert("RGBA")
-        if im.mode in _ALPHA_MODES:
-            rgba = im.convert("RGBA")
-            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            im = Image.alpha_composite(white, rgba)
-        return im.convert("RGB")
-    except Exception as e:
-        # Pillow raises OSError, SyntaxError, ValueError, EOFError, ... for bad files.
-        raise OSError(f"cannot read image '{path}': {type(e).__name__}: {e}") from e
-
-
-def _to_tensor(im: Any) -> Tensor:
-    """8-bit RGB Pillow image -> float (3, h, w) in [-1, 1], without numpy."""
-    w, h = im.size
-    data = torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8)
-    return data.view(h, w, 3).permute(2, 0, 1).float().div_(127.5).sub_(1.0)
-
-
 class UnpairedImageFolder(Dataset):
     """Unpaired images from ``root/{phase}A`` and ``root/{phase}B``, as CycleGAN loads them.
 
-    Images are found recursively (png, jpg, jpeg, bmp, webp; case-insensitive) and
-    sorted by path. Item ``i`` holds ``A[i % |A|]`` and a ``B`` image that is drawn at
-    random, or ``B[i % |B|]`` when ``serial=True``; the length is ``max(|A|, |B|)``.
+    Images are found by :func:`~attnguide.data.list_images` (recursively, symbolic links
+    followed; png, jpg, jpeg, bmp, webp, case-insensitive) and sorted by path. Item
+    ``i`` holds ``A[i % |A|]`` and a ``B`` image that is drawn at random, or
+    ``B[i % |B|]`` when ``serial=True``; the length is ``max(|A|, |B|)``.
 
     Preprocessing follows CycleGAN's ``resize_and_crop``: in the train phase each image
     is resized to ``load_size`` x ``load_size`` (bicubic), cropped at a random position
@@ -132,6 +86,8 @@ class UnpairedImageFolder(Dataset):
         serial: Pair ``A[i]`` with ``B[i % |B|]`` instead of a random B.
         seed: Seed for reproducible randomness, or None for torch's global generator.
         skip_bad: Skip unreadable files with a warning instead of raising.
+        limit: Use only the first ``limit`` images of each domain (in the sorted
+            order), or all of them with None.
 
     Returns:
         Items ``{"A": Tensor, "B": Tensor, "A_path": str, "B_path": str}``, images
@@ -165,27 +121,25 @@ class UnpairedImageFolder(Dataset):
         serial: bool = False,
         seed: int | None = None,
         skip_bad: bool = False,
+        limit: int | None = None,
     ) -> None:
         fn = "UnpairedImageFolder"
-        if not isinstance(root, (str, Path)):
+        if not isinstance(root, (str, os.PathLike)):
             raise TypeError(f"{fn}(): 'root' must be a str or Path, got {type(root).__name__}")
-        if phase not in ("train", "test"):
-            raise ValueError(f"{fn}(): 'phase' must be one of ('train', 'test'), got {phase!r}")
-        for name, value in (("load_size", load_size), ("crop_size", crop_size)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{fn}(): '{name}' must be an int, got {type(value).__name__}")
-            if value < 1:
-                raise ValueError(f"{fn}(): '{name}' must be >= 1, got {value}")
+        check_choice(fn, "phase", phase, ("train", "test"))
+        check_int(fn, "load_size", load_size, minimum=1)
+        check_int(fn, "crop_size", crop_size, minimum=1)
         if phase == "train" and load_size < crop_size:
             raise ValueError(
                 f"{fn}(): 'load_size' ({load_size}) must be >= 'crop_size' ({crop_size}) "
                 "to crop from"
             )
         for name, value in (("flip", flip), ("serial", serial), ("skip_bad", skip_bad)):
-            if not isinstance(value, bool):
-                raise TypeError(f"{fn}(): '{name}' must be a bool, got {type(value).__name__}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"{fn}(): 'seed' must be an int or None, got {type(seed).__name__}")
+            check_bool(fn, name, value)
+        if seed is not None:
+            check_int(fn, "seed", seed)
+        if limit is not None:
+            check_int(fn, "limit", limit, minimum=1)
         require_pillow(f"{fn}")
 
         self.root = Path(root)
@@ -196,8 +150,9 @@ class UnpairedImageFolder(Dataset):
         self.serial = serial
         self.seed = seed
         self.skip_bad = skip_bad
-        self.A_paths = [str(p) for p in _find_images(self.root / f"{phase}A")]
-        self.B_paths = [str(p) for p in _find_images(self.root / f"{phase}B")]
+        self.limit = limit
+        self.A_paths = [str(p) for p in _find_images(self.root / f"{phase}A")[:limit]]
+        self.B_paths = [str(p) for p in _find_images(self.root / f"{phase}B")[:limit]]
         self._epoch = _shared(torch.zeros(1, dtype=torch.int64))
         self._bad = _shared(torch.zeros(len(self.A_paths) + len(self.B_paths), dtype=torch.bool))
         self._warned: set[str] = set()
@@ -289,5 +244,5 @@ class UnpairedImageFolder(Dataset):
             f"UnpairedImageFolder(root='{self.root}', phase={self.phase!r}, "
             f"|A|={len(self.A_paths)}, |B|={len(self.B_paths)}, load_size={self.load_size}, "
             f"crop_size={self.crop_size}, flip={self.flip}, serial={self.serial}, "
-            f"seed={self.seed}, skip_bad={self.skip_bad})"
+            f"seed={self.seed}, skip_bad={self.skip_bad}, limit={self.limit})"
         )

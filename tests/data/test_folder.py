@@ -317,7 +317,7 @@ def test_rejects_bad_arguments(tmp_path: Path) -> None:
         UnpairedImageFolder(root, load_size=286.0)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"'flip' must be a bool, got int"):
         UnpairedImageFolder(root, flip=1)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"'seed' must be an int or None, got str"):
+    with pytest.raises(TypeError, match=r"'seed' must be an int, got str"):
         UnpairedImageFolder(root, seed="0")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"'root' must be a str or Path, got NoneType"):
         UnpairedImageFolder(None)  # type: ignore[arg-type]
@@ -335,3 +335,29 @@ def test_unseeded_follows_torch_global_generator(tmp_path: Path) -> None:
     first = [data[i]["B"] for i in range(5)]
     torch.manual_seed(1)
     assert all(torch.equal(x, data[i]["B"]) for i, x in enumerate(first))
+
+
+@pytest.mark.skipif(not hasattr(Path, "symlink_to"), reason="symbolic links")
+def test_symlinked_sub_folders_are_followed_and_loops_cut(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "d", n_a=2, n_b=2)
+    elsewhere = tmp_path / "more"
+    _solid(elsewhere / "x.png", (0, 0, 0))
+    _solid(elsewhere / "deep" / "y.png", (0, 0, 0))
+    (root / "trainA" / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "deep" / "back").symlink_to(elsewhere, target_is_directory=True)  # a loop
+    (root / "trainA" / "self").symlink_to(root / "trainA", target_is_directory=True)  # another
+    data = UnpairedImageFolder(root, load_size=40, crop_size=32)
+    names = [Path(p).relative_to(root / "trainA").as_posix() for p in data.A_paths]
+    assert names == ["0.png", "1.png", "linked/deep/y.png", "linked/x.png"]
+    assert data[3]["A"].shape == (3, 32, 32)
+
+
+def test_limit_keeps_the_first_images_of_each_domain(tmp_path: Path) -> None:
+    root = _dataset(tmp_path, n_a=3, n_b=5)
+    data = UnpairedImageFolder(root, load_size=40, crop_size=32, limit=2)
+    assert [Path(p).name for p in data.A_paths] == ["0.png", "1.png"]
+    assert [Path(p).name for p in data.B_paths] == ["0.png", "1.png"] and len(data) == 2
+    with pytest.raises(ValueError, match=r"'limit' must be >= 1, got 0"):
+        UnpairedImageFolder(root, limit=0)
+    with pytest.raises(TypeError, match=r"'limit' must be an int, got float"):
+        UnpairedImageFolder(root, limit=2.0)  # type: ignore[arg-type]

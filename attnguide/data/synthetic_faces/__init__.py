@@ -14,7 +14,6 @@ write the data set, ``--preview out.png`` to look at it.
 
 from __future__ import annotations
 
-import ctypes
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,7 @@ import torch
 from torch import Tensor
 
 from attnguide.data._pillow import require_pillow
+from attnguide.data.io import save_image
 from attnguide.data.synthetic_faces._render import BATCH_PIXELS, SUPERSAMPLE, identity, render
 
 __all__ = ["MAX_SIZE", "MIN_SIZE", "FacePairs", "make_synthetic_faces", "render_face_pairs"]
@@ -137,15 +137,6 @@ def _parallel(jobs: list[Callable[[], T]]) -> list[T]:
         torch.set_num_threads(previous)
 
 
-def _save_png(image: Tensor, path: Path) -> None:
-    """Writes a uint8 (c, h, w) tensor as PNG (c = 1 or 3) without going through numpy."""
-    Image, _ = require_pillow("writing PNG files")
-    c, h, w = image.shape
-    data = image.permute(1, 2, 0).contiguous()
-    raw = ctypes.string_at(data.data_ptr(), data.numel())
-    Image.frombytes("L" if c == 1 else "RGB", (w, h), raw).save(path, compress_level=6)
-
-
 _MANIFEST = "synthetic_faces.json"
 _FORMAT = 1
 
@@ -252,7 +243,7 @@ def _write_train(
 ) -> None:
     ids = [identity(seed, split, i) for i in range(start, min(start + step, total))]
     for k, image in enumerate(render(ids, [smile] * len(ids), size)):
-        _save_png(image, folder / f"{start + k:05d}.png")
+        save_image(image, folder / f"{start + k:05d}.png")
 
 
 def _write_test(folders: dict[str, Path], start: int, n: int, size: int, seed: int) -> None:
@@ -266,7 +257,7 @@ def _write_test(folders: dict[str, Path], start: int, n: int, size: int, seed: i
             (masks[k], ("gt/mask",)),
         ):
             for target in targets:
-                _save_png(image, folders[target] / name)
+                save_image(image, folders[target] / name)
 
 
 def _numbered(folder: Path) -> list[Path]:

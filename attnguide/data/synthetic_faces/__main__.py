@@ -10,11 +10,11 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from attnguide.data.io import save_image
 from attnguide.data.synthetic_faces import (
     MAX_SIZE,
     MIN_SIZE,
     _check_int,
-    _save_png,
     make_synthetic_faces,
     render_face_pairs,
 )
@@ -68,7 +68,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
             _check_int("preview", "size", args.size, MIN_SIZE, MAX_SIZE)
             _check_int("preview", "seed", args.seed, 0)
             args.preview.parent.mkdir(parents=True, exist_ok=True)
-            _save_png(_preview(size=args.size, seed=args.seed), args.preview)
+            save_image(_preview(size=args.size, seed=args.seed), args.preview)
             print(f"preview saved to {args.preview}")
     except (ValueError, TypeError, FileExistsError, ImportError) as e:
         parser.exit(2, f"error: {e}\n")
