@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from attnguide._validation import check_same_dtype_device, check_shape
+from attnguide._validation import check_int, check_same_dtype_device, check_shape
 from attnguide.surgery import ConvGeometry, Sibling, conv_layers, layer_input, resolve_conv, tap
 
 __all__ = ["MaskConditionedDiscriminator"]
@@ -34,7 +34,9 @@ class MaskConditionedDiscriminator(nn.Module):
     discriminator's first convolution, from ``mask_channels`` to that layer's output
     channels; its output is added to that layer's output at each call. Its weights
     start at zero, so at initialisation ``D(image, mask)`` equals
-    ``discriminator(image)`` bit for bit, for any mask.
+    ``discriminator(image)`` bit for bit, for any finite mask. (A NaN or infinite mask
+    value gives NaN scores, as ``0 * nan`` is NaN: non-finite values propagate
+    through arithmetic everywhere in attnguide and are never silently made finite.)
 
     **Which layer.** With ``layer="dotted.name"`` that convolution; otherwise the first
     ``nn.Conv2d``/``nn.ConvTranspose2d`` to *execute*, confirmed on the first forward
@@ -83,12 +85,7 @@ class MaskConditionedDiscriminator(nn.Module):
             raise TypeError(
                 f"{_FN}(): 'discriminator' must be an nn.Module, got {type(discriminator).__name__}"
             )
-        if not isinstance(mask_channels, int) or isinstance(mask_channels, bool):
-            raise TypeError(
-                f"{_FN}(): 'mask_channels' must be an int, got {type(mask_channels).__name__}"
-            )
-        if mask_channels < 1:
-            raise ValueError(f"{_FN}(): 'mask_channels' must be >= 1, got {mask_channels}")
+        check_int(_FN, "mask_channels", mask_channels, minimum=1)
         self.discriminator = discriminator
         self.mask_channels = mask_channels
         if layer is not None:

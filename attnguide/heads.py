@@ -9,7 +9,6 @@ the mask logits from the sibling. The generator's own output is the content.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -17,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from attnguide import ops
-from attnguide._validation import check_shape
+from attnguide._validation import check_int, check_real, check_shape
 from attnguide.surgery import (
     ConvGeometry,
     Sibling,
@@ -180,14 +179,8 @@ class AttentionHead(nn.Module):
             raise TypeError(
                 f"{_FN}(): 'generator' must be an nn.Module, got {type(generator).__name__}"
             )
-        if not isinstance(masks, int) or isinstance(masks, bool):
-            raise TypeError(f"{_FN}(): 'masks' must be an int, got {type(masks).__name__}")
-        if masks < 1:
-            raise ValueError(f"{_FN}(): 'masks' must be >= 1, got {masks}")
-        if not isinstance(mask_bias, (int, float)) or isinstance(mask_bias, bool):
-            raise TypeError(f"{_FN}(): 'mask_bias' must be a float, got {type(mask_bias).__name__}")
-        if not math.isfinite(mask_bias):
-            raise ValueError(f"{_FN}(): 'mask_bias' must be finite, got {mask_bias}")
+        check_int(_FN, "masks", masks, minimum=1)
+        check_real(_FN, "mask_bias", mask_bias)
         if source is not None and not callable(source):
             raise TypeError(
                 f"{_FN}(): 'source' must be None or a callable (*args, **kwargs) -> Tensor, "

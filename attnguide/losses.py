@@ -15,7 +15,6 @@ by :func:`curriculum_rate`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Literal, TypeAlias
@@ -25,10 +24,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attnguide._validation import (
+    Reduction,
+    check_bool,
     check_choice,
+    check_int,
+    check_real,
+    check_reduction,
     check_same_dtype_device,
     check_shape,
     check_tensor,
+    reduce,
 )
 from attnguide.ops import total_variation
 
@@ -45,23 +50,13 @@ __all__ = [
     "pixel_loss",
 ]
 
-Reduction = Literal["mean", "sum", "none"]
 AdversarialMode = Literal["lsgan", "vanilla", "hinge", "wgan"]
 # What a discriminator may return: a score map, a (score, extras...) tuple such as
 # StarGAN's (src, cls), or a list of either from a multi-scale discriminator.
 Prediction: TypeAlias = "Tensor | list[Prediction] | tuple[Prediction, ...]"
 
-_REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
 _MODES: tuple[str, ...] = ("lsgan", "vanilla", "hinge", "wgan")
 _OBJECTIVE_TERMS: tuple[str, ...] = ("gan", "agan", "cycle", "pixel", "tv")
-
-
-def _reduce(per_sample: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return per_sample.mean()
-    if reduction == "sum":
-        return per_sample.sum()
-    return per_sample
 
 
 # --------------------------------------------------------------------------- adversarial
@@ -204,21 +199,13 @@ def adversarial_loss(
         tensor(1.7500)
     """
     check_choice("adversarial_loss", "mode", mode, _MODES)
-    check_choice("adversarial_loss", "reduction", reduction, _REDUCTIONS)
-    if not isinstance(target_is_real, bool):
-        raise TypeError(
-            f"adversarial_loss(): 'target_is_real' must be a bool, got "
-            f"{type(target_is_real).__name__}"
-        )
-    if not isinstance(for_discriminator, bool):
-        raise TypeError(
-            f"adversarial_loss(): 'for_discriminator' must be a bool, got "
-            f"{type(for_discriminator).__name__}"
-        )
+    check_reduction("adversarial_loss", reduction)
+    check_bool("adversarial_loss", "target_is_real", target_is_real)
+    check_bool("adversarial_loss", "for_discriminator", for_discriminator)
     per_sample = _adversarial_per_sample(
         prediction, "prediction", target_is_real, mode, for_discriminator
     )
-    return _reduce(per_sample, reduction)
+    return reduce(per_sample, reduction)
 
 
 class AdversarialLoss(nn.Module):
@@ -254,7 +241,7 @@ class AdversarialLoss(nn.Module):
     def __init__(self, mode: AdversarialMode = "lsgan", *, reduction: Reduction = "mean"):
         super().__init__()
         self.mode: str = check_choice("AdversarialLoss", "mode", mode, _MODES)
-        self.reduction: str = check_choice("AdversarialLoss", "reduction", reduction, _REDUCTIONS)
+        self.reduction: str = check_reduction("AdversarialLoss", reduction)
 
     def forward(
         self,
@@ -284,8 +271,8 @@ def _l1(fn: str, names: tuple[str, str], a: Tensor, b: Tensor, reduction: str) -
     check_shape(fn, names[0], a, "b c h w", sizes)
     check_shape(fn, names[1], b, "b c h w", sizes)
     check_same_dtype_device(fn, **{names[0]: a, names[1]: b})
-    check_choice(fn, "reduction", reduction, _REDUCTIONS)
-    return _reduce((a - b).abs().flatten(1).mean(dim=1), reduction)
+    check_reduction(fn, reduction)
+    return reduce((a - b).abs().flatten(1).mean(dim=1), reduction)
 
 
 def cycle_consistency_loss(
@@ -393,7 +380,7 @@ def attention_tv_loss(mask: Tensor, *, reduction: Reduction = "mean") -> Tensor:
         tensor(2.)
     """
     check_shape("attention_tv_loss", "mask", mask, "b c h w")
-    check_choice("attention_tv_loss", "reduction", reduction, _REDUCTIONS)
+    check_reduction("attention_tv_loss", reduction)
     return total_variation(mask, reduction=reduction)
 
 
@@ -427,8 +414,8 @@ def mask_saturation_loss(mask: Tensor, *, reduction: Reduction = "mean") -> Tens
         tensor([0.5000, 0.0000])
     """
     check_shape("mask_saturation_loss", "mask", mask, "b c h w")
-    check_choice("mask_saturation_loss", "reduction", reduction, _REDUCTIONS)
-    return _reduce(mask.flatten(1).mean(dim=1), reduction)
+    check_reduction("mask_saturation_loss", reduction)
+    return reduce(mask.flatten(1).mean(dim=1), reduction)
 
 
 # ------------------------------------------------------------------------------ domains
@@ -477,7 +464,7 @@ def domain_classification_loss(
     sizes: dict[str, tuple[int, str]] = {}
     check_shape(fn, "logits", logits, "b n", sizes)
     check_tensor(fn, "labels", labels, floating=False)
-    check_choice(fn, "reduction", reduction, _REDUCTIONS)
+    check_reduction(fn, reduction)
     if labels.is_floating_point():
         if labels.ndim != 2:
             raise ValueError(
@@ -515,7 +502,7 @@ def domain_classification_loss(
                 f"from {int(labels.min())} to {int(labels.max())}"
             )
         per_sample = F.cross_entropy(logits, labels.long(), reduction="none")
-    return _reduce(per_sample, reduction)
+    return reduce(per_sample, reduction)
 
 
 # ----------------------------------------------------------------------------- objective
@@ -547,33 +534,7 @@ class AGGANLossWeights:
 
     def __post_init__(self) -> None:
         for field in fields(self):
-            value = getattr(self, field.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(
-                    f"AGGANLossWeights(): '{field.name}' must be a real number, got "
-                    f"{type(value).__name__}"
-                )
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(
-                    f"AGGANLossWeights(): '{field.name}' must be a finite number >= 0, "
-                    f"got {value!r}"
-                )
-
-
-def _check_rate(fn: str, name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{fn}(): '{name}' must be a real number, got {type(value).__name__}")
-    if not 0 <= value <= 1:
-        raise ValueError(f"{fn}(): '{name}' must lie in [0, 1], got {value!r}")
-    return float(value)
-
-
-def _check_count(fn: str, name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{fn}(): '{name}' must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{fn}(): '{name}' must be >= 0, got {value}")
-    return value
+            check_real("AGGANLossWeights", field.name, getattr(self, field.name), minimum=0)
 
 
 def curriculum_rate(
@@ -604,10 +565,10 @@ def curriculum_rate(
         (0.01, 0.5)
     """
     fn = "curriculum_rate"
-    epoch = _check_count(fn, "epoch", epoch)
-    warmup_epochs = _check_count(fn, "warmup_epochs", warmup_epochs)
-    warmup_rate = _check_rate(fn, "warmup_rate", warmup_rate)
-    rate = _check_rate(fn, "rate", rate)
+    epoch = check_int(fn, "epoch", epoch, minimum=0)
+    warmup_epochs = check_int(fn, "warmup_epochs", warmup_epochs, minimum=0)
+    warmup_rate = check_real(fn, "warmup_rate", warmup_rate, minimum=0, maximum=1)
+    rate = check_real(fn, "rate", rate, minimum=0, maximum=1)
     return warmup_rate if epoch < warmup_epochs else rate
 
 
@@ -669,7 +630,7 @@ def aggan_generator_objective(
         raise TypeError(
             f"{fn}(): 'weights' must be an AGGANLossWeights, got {type(weights).__name__}"
         )
-    r = _check_rate(fn, "r", r)
+    r = check_real(fn, "r", r, minimum=0, maximum=1)
     for key, value in terms.items():
         check_tensor(fn, f"terms[{key!r}]", value)
         if value.ndim != 0:

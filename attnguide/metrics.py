@@ -8,6 +8,12 @@
 - :func:`frechet_distance`, :func:`kernel_inception_distance`: FID / KID statistics of
   features from a ``feature_extractor`` you supply (nothing is downloaded).
 
+Non-finite masks: a function that thresholds or ranks a mask (:func:`mask_iou`,
+:func:`mask_auroc`, a float ``region`` or ``change_mask``) refuses NaN and infinities
+with a ``ValueError``, since no decision about them is right; arithmetic on images
+propagates them, as everywhere in attnguide: nothing turns a non-finite value into a
+finite result silently.
+
 Value ranges are explicit. Images in [-1, 1] (what the generators output) have
 ``data_range=2.0``; 8-bit images as floats in [0, 255] have ``data_range=255.0``.
 The AGGAN paper's Table I reports MSE on the 0-255 scale: ``mse(fake, real,
@@ -22,14 +28,20 @@ report it, not the PSNR of the pooled error).
 
 from __future__ import annotations
 
-import math
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attnguide._validation import check_choice, check_same_dtype_device, check_shape
+from attnguide._validation import (
+    Reduction,
+    check_finite,
+    check_int,
+    check_real,
+    check_reduction,
+    check_same_dtype_device,
+    check_shape,
+    reduce,
+)
 
 __all__ = [
     "background_psnr",
@@ -42,17 +54,9 @@ __all__ = [
     "ssim",
 ]
 
-Reduction = Literal["mean", "sum", "none"]
-_REDUCTIONS = ("mean", "sum", "none")
-
 
 def _reduce(fn: str, values: Tensor, reduction: str) -> Tensor:
-    check_choice(fn, "reduction", reduction, _REDUCTIONS)
-    if reduction == "mean":
-        return values.mean()
-    if reduction == "sum":
-        return values.sum()
-    return values
+    return reduce(values, check_reduction(fn, reduction))
 
 
 def _pair(
@@ -71,9 +75,7 @@ def _check_range(fn: str, data_range: object) -> float:
             f"{fn}(): 'data_range' must be a number (2.0 for [-1, 1] images, 255.0 for "
             f"[0, 255]), got {type(data_range).__name__}"
         )
-    if not math.isfinite(data_range) or data_range <= 0:
-        raise ValueError(f"{fn}(): 'data_range' must be a positive number, got {data_range}")
-    return float(data_range)
+    return check_real(fn, "data_range", data_range, positive=True)
 
 
 def _work(x: Tensor) -> Tensor:
@@ -82,12 +84,15 @@ def _work(x: Tensor) -> Tensor:
 
 
 def _binary(fn: str, name: str, target: object, sizes: dict[str, tuple[int, str]]) -> Tensor:
-    """A ground-truth mask as bool: bool as is, integers nonzero, floats above 0.5."""
+    """A ground-truth mask as bool: bool as is, integers nonzero, floats above 0.5.
+
+    A float mask must be finite: thresholding would silently call NaN "unchanged".
+    """
     t = check_shape(fn, name, target, "b c h w", sizes, floating=False)
     if t.dtype == torch.bool:
         return t
     if t.is_floating_point():
-        return t > 0.5
+        return check_finite(fn, name, t) > 0.5
     if t.is_complex():
         raise TypeError(f"{fn}(): '{name}' must be bool, integer or floating, got {t.dtype}")
     return t != 0
@@ -295,13 +300,11 @@ def ssim(
     fn = "ssim"
     _pair(fn, a, b)
     r = _check_range(fn, data_range)
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int):
-        raise TypeError(f"{fn}(): 'kernel_size' must be an int, got {type(kernel_size).__name__}")
-    if kernel_size < 1 or kernel_size % 2 == 0:
+    check_int(fn, "kernel_size", kernel_size, minimum=1)
+    if kernel_size % 2 == 0:
         raise ValueError(f"{fn}(): 'kernel_size' must be a positive odd int, got {kernel_size}")
     for name, value in (("sigma", sigma), ("k1", k1), ("k2", k2)):
-        if not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"{fn}(): '{name}' must be a positive number, got {value!r}")
+        check_real(fn, name, value, positive=True)
     h, w = a.shape[-2:]
     if h < kernel_size or w < kernel_size:
         raise ValueError(
@@ -348,9 +351,11 @@ def mask_iou(
         - output: ``(b,)`` for ``reduction="none"``, ``()`` otherwise
 
     Raises:
-        TypeError: ``mask`` is not floating-point, or ``target`` has a bad dtype.
-        ValueError: Shapes differ, inputs are on different devices, or ``reduction``
-            is unknown.
+        TypeError: ``mask`` is not floating-point, ``target`` has a bad dtype, or
+            ``threshold`` is not a number.
+        ValueError: Shapes differ, inputs are on different devices, the mask (or a
+            float target) holds NaN or infinity, ``threshold`` is not finite, or
+            ``reduction`` is unknown.
 
     Example:
         >>> mask = torch.tensor([[[[0.9, 0.8], [0.1, 0.6]]]])
@@ -363,8 +368,10 @@ def mask_iou(
     check_shape(fn, "mask", mask, "b c h w", sizes)
     t = _binary(fn, "target", target, sizes)
     _same_device(fn, mask, t)
-    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
-        raise TypeError(f"{fn}(): 'threshold' must be a number, got {type(threshold).__name__}")
+    check_real(fn, "threshold", threshold)
+    # A NaN mask value is neither above nor below a threshold: refuse it, as mask_auroc
+    # does, rather than count it as "unchanged".
+    check_finite(fn, "mask", mask)
     pred = (mask >= threshold).flatten(1)
     t = t.flatten(1)
     inter = (pred & t).sum(dim=1).float()
@@ -417,8 +424,7 @@ def mask_auroc(mask: Tensor, target: Tensor, *, reduction: Reduction = "mean") -
     check_shape(fn, "mask", mask, "b c h w", sizes)
     t = _binary(fn, "target", target, sizes)
     _same_device(fn, mask, t)
-    if not bool(torch.isfinite(mask).all()):
-        raise ValueError(f"{fn}(): 'mask' must be finite, got NaN or inf values")
+    check_finite(fn, "mask", mask)
     scores = mask.detach().flatten(1).double()
     pos = t.flatten(1)
     n = scores.shape[1]
@@ -491,10 +497,7 @@ def background_psnr(
     sizes = _pair(fn, translated, source, ("translated", "source"))
     region = _region(fn, "change_mask", change_mask, sizes, translated)
     r = _check_range(fn, data_range)
-    if isinstance(dilate, bool) or not isinstance(dilate, int):
-        raise TypeError(f"{fn}(): 'dilate' must be an int, got {type(dilate).__name__}")
-    if dilate < 0:
-        raise ValueError(f"{fn}(): 'dilate' must be >= 0, got {dilate}")
+    check_int(fn, "dilate", dilate, minimum=0)
     grown = region.float()
     if dilate > 0:
         grown = F.max_pool2d(grown, 2 * dilate + 1, stride=1, padding=dilate)
@@ -536,8 +539,7 @@ def _check_extraction(fn: str, extractor: object, batch_size: object) -> None:
             f"{fn}(): 'feature_extractor' must be an nn.Module or None, "
             f"got {type(extractor).__name__}"
         )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"{fn}(): 'batch_size' must be a positive int, got {batch_size!r}")
+    check_int(fn, "batch_size", batch_size, minimum=1)
 
 
 def _sqrt_psd(s: Tensor) -> Tensor:
@@ -699,18 +701,23 @@ def kernel_inception_distance(
     """
     fn = "kernel_inception_distance"
     _check_extraction(fn, feature_extractor, batch_size)
-    check_choice(fn, "reduction", reduction, _REDUCTIONS)
-    for name, value in (("num_subsets", num_subsets), ("degree", degree)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{fn}(): '{name}' must be a positive int, got {value!r}")
+    check_reduction(fn, reduction)
+    check_int(fn, "num_subsets", num_subsets, minimum=1)
+    check_int(fn, "degree", degree, minimum=1)
+    if gamma is not None:
+        check_real(fn, "gamma", gamma, positive=True)
+    check_real(fn, "coef", coef)
     fr = _features(fn, "real", real, feature_extractor, batch_size)
     ff = _features(fn, "fake", fake, feature_extractor, batch_size)
     _check_sets(fn, fr, ff, 2)
     n, m = fr.shape[0], ff.shape[0]
     if subset_size is None:
         subset_size = min(1000, n, m)
-    if isinstance(subset_size, bool) or not isinstance(subset_size, int):
-        raise ValueError(f"{fn}(): 'subset_size' must be an int or None, got {subset_size!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"{fn}(): 'generator' must be a torch.Generator or None, got {type(generator).__name__}"
+        )
+    check_int(fn, "subset_size", subset_size)
     if not 2 <= subset_size <= min(n, m):
         raise ValueError(
             f"{fn}(): 'subset_size' must be in [2, min(n, m) = {min(n, m)}], got {subset_size}"

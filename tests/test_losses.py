@@ -609,10 +609,10 @@ def test_weights_defaults_are_the_papers() -> None:
         (
             {"gan": -0.5},
             ValueError,
-            r"AGGANLossWeights\(\): 'gan' must be a finite number >= 0, got -0.5",
+            r"AGGANLossWeights\(\): 'gan' must be >= 0, got -0.5",
         ),
-        ({"tv": float("nan")}, ValueError, r"'tv' must be a finite number >= 0, got nan"),
-        ({"cycle": float("inf")}, ValueError, r"'cycle' must be a finite number >= 0, got inf"),
+        ({"tv": float("nan")}, ValueError, r"'tv' must be a finite number, got nan"),
+        ({"cycle": float("inf")}, ValueError, r"'cycle' must be a finite number, got inf"),
         (
             {"pixel": "1.0"},
             TypeError,
@@ -648,8 +648,8 @@ def test_curriculum_rate_custom_schedule() -> None:
         ((1.5,), {}, TypeError, r"curriculum_rate\(\): 'epoch' must be an int, got float"),
         ((True,), {}, TypeError, r"'epoch' must be an int, got bool"),
         ((0,), {"warmup_epochs": -2}, ValueError, r"'warmup_epochs' must be >= 0, got -2"),
-        ((0,), {"warmup_rate": 1.5}, ValueError, r"'warmup_rate' must lie in \[0, 1\], got 1.5"),
-        ((0,), {"rate": -0.1}, ValueError, r"'rate' must lie in \[0, 1\], got -0.1"),
+        ((0,), {"warmup_rate": 1.5}, ValueError, r"'warmup_rate' must be in \[0, 1\], got 1.5"),
+        ((0,), {"rate": -0.1}, ValueError, r"'rate' must be in \[0, 1\], got -0.1"),
         ((0,), {"rate": "0.5"}, TypeError, r"'rate' must be a real number, got str"),
     ],
 )
@@ -770,7 +770,7 @@ def test_objective_gradients_are_the_weights() -> None:
         (
             lambda: aggan_generator_objective({"gan": torch.tensor(1.0)}, AGGANLossWeights(), 1.5),
             ValueError,
-            r"aggan_generator_objective\(\): 'r' must lie in \[0, 1\], got 1.5",
+            r"aggan_generator_objective\(\): 'r' must be in \[0, 1\], got 1.5",
         ),
         (
             lambda: aggan_generator_objective(

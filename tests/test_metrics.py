@@ -180,9 +180,7 @@ def test_image_metrics_reject_bad_input() -> None:
         TypeError, match=r"psnr\(\) missing 1 required keyword-only argument: 'data_range'"
     ):
         psnr(a, a)  # type: ignore[call-arg]
-    with pytest.raises(
-        ValueError, match=r"psnr\(\): 'data_range' must be a positive number, got -1"
-    ):
+    with pytest.raises(ValueError, match=r"psnr\(\): 'data_range' must be > 0, got -1"):
         psnr(a, a, data_range=-1)
     with pytest.raises(TypeError, match=r"mse\(\): 'data_range' must be a number \(2.0 for"):
         mse(a, a, data_range="255")  # type: ignore[arg-type]
@@ -202,7 +200,7 @@ def test_image_metrics_reject_bad_input() -> None:
         ssim(a[:, :, :10], a[:, :, :10], data_range=1.0)
     with pytest.raises(ValueError, match=r"'kernel_size' must be a positive odd int, got 4"):
         ssim(a, a, data_range=1.0, kernel_size=4)
-    with pytest.raises(ValueError, match=r"'sigma' must be a positive number, got 0"):
+    with pytest.raises(ValueError, match=r"'sigma' must be > 0, got 0"):
         ssim(a, a, data_range=1.0, sigma=0)
 
 
@@ -368,7 +366,7 @@ def test_mask_metrics_reject_bad_input() -> None:
         target = torch.zeros(2, 1, 4, 4, dtype=torch.bool)
         target[0, 0, 0, 0] = True
         mask_auroc(mask, target)
-    with pytest.raises(ValueError, match=r"mask_auroc\(\): 'mask' must be finite"):
+    with pytest.raises(ValueError, match=r"mask_auroc\(\): 'mask' must hold finite values"):
         mask_auroc(torch.full((1, 1, 2, 2), float("nan")), torch.tensor([[[[1, 0], [0, 1]]]]))
     with pytest.raises(ValueError, match=r"'reduction' must be one of"):
         mask_iou(mask, mask > 0.5, reduction="max")  # type: ignore[arg-type]
@@ -549,9 +547,9 @@ def test_distances_reject_bad_input() -> None:
         ValueError, match=r"'subset_size' must be in \[2, min\(n, m\) = 10\], got 11"
     ):
         kernel_inception_distance(x, x, subset_size=11)
-    with pytest.raises(ValueError, match=r"'num_subsets' must be a positive int, got 0"):
+    with pytest.raises(ValueError, match=r"'num_subsets' must be >= 1, got 0"):
         kernel_inception_distance(x, x, num_subsets=0)
-    with pytest.raises(ValueError, match=r"'batch_size' must be a positive int, got 0"):
+    with pytest.raises(ValueError, match=r"'batch_size' must be >= 1, got 0"):
         kernel_inception_distance(x, x, feature_extractor=nn.Flatten(), batch_size=0)
 
 
@@ -607,3 +605,44 @@ def test_kid_subsets_and_distributions() -> None:
         real, shifted, subset_size=100, num_subsets=20, generator=gen
     )
     assert abs(kid_same.item()) < 0.05 < kid_shift.item()
+
+
+# One rule for non-finite masks: nothing turns a NaN or an infinity into a finite
+# result. Functions that threshold or rank a mask refuse it; arithmetic propagates it.
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_functions_that_threshold_or_rank_a_mask_refuse_non_finite_values(bad: float) -> None:
+    mask = torch.tensor([[[[0.9, bad], [0.2, 0.1]]]])
+    target = torch.tensor([[[[True, True], [False, False]]]])
+    with pytest.raises(ValueError, match=r"mask_iou\(\): 'mask' must hold finite values, got 1"):
+        attnguide.metrics.mask_iou(mask, target)
+    with pytest.raises(ValueError, match=r"mask_auroc\(\): 'mask' must hold finite values"):
+        attnguide.metrics.mask_auroc(mask, target)
+    images = torch.zeros(1, 3, 2, 2)
+    for call in (
+        lambda: attnguide.metrics.psnr(images, images, data_range=2.0, region=mask),
+        lambda: attnguide.metrics.mse(images, images, region=mask),
+        lambda: attnguide.metrics.background_psnr(images, images, mask, data_range=2.0),
+        lambda: attnguide.metrics.mask_iou(torch.rand(1, 1, 2, 2), mask),
+    ):
+        with pytest.raises(ValueError, match=r"must hold finite values"):
+            call()
+
+
+def test_non_finite_scalars_are_refused() -> None:
+    x = torch.rand(1, 3, 16, 16)
+    mask, target = torch.rand(1, 1, 4, 4), torch.rand(1, 1, 4, 4) > 0.5
+    with pytest.raises(ValueError, match=r"'threshold' must be a finite number, got nan"):
+        attnguide.metrics.mask_iou(mask, target, threshold=float("nan"))
+    with pytest.raises(ValueError, match=r"'sigma' must be a finite number, got inf"):
+        attnguide.metrics.ssim(x, x, data_range=1.0, sigma=float("inf"))
+    with pytest.raises(ValueError, match=r"'data_range' must be a finite number, got inf"):
+        attnguide.metrics.psnr(x, x, data_range=float("inf"))
+    feats = torch.randn(8, 3)
+    with pytest.raises(ValueError, match=r"'gamma' must be a finite number, got nan"):
+        attnguide.metrics.kernel_inception_distance(feats, feats, subset_size=4, gamma=float("nan"))
+    with pytest.raises(TypeError, match=r"'batch_size' must be an int, got float"):
+        attnguide.metrics.frechet_distance(feats, feats, batch_size=2.0)
+    with pytest.raises(TypeError, match=r"'generator' must be a torch.Generator or None, got int"):
+        attnguide.metrics.kernel_inception_distance(feats, feats, subset_size=4, generator=0)

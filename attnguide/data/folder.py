@@ -162,10 +162,7 @@ class UnpairedImageFolder(Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         """Sets the epoch that seeded randomness depends on (no effect with ``seed=None``)."""
-        epoch = operator.index(epoch)
-        if epoch < 0:
-            raise ValueError(f"UnpairedImageFolder.set_epoch(): 'epoch' must be >= 0, got {epoch}")
-        self._epoch[0] = epoch
+        self._epoch[0] = check_int("UnpairedImageFolder.set_epoch", "epoch", epoch, minimum=0)
 
     @property
     def epoch(self) -> int:

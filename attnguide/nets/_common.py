@@ -16,15 +16,6 @@ NORMS: tuple[str, ...] = ("instance", "batch")
 PADDINGS: tuple[str, ...] = ("reflect", "replicate", "zeros")
 
 
-def check_count(fn: str, name: str, value: object, *, minimum: int) -> int:
-    """Checks that ``value`` is an int (not a bool) of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{fn}(): '{name}' must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{fn}(): '{name}' must be >= {minimum}, got {value}")
-    return value
-
-
 def check_norm(fn: str, norm: object) -> str:
     return check_choice(fn, "norm", norm, NORMS)
 

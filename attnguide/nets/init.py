@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import TypeVar
 
 import torch
@@ -10,6 +9,8 @@ from torch import nn
 from torch.nn.modules.batchnorm import _NormBase
 from torch.nn.modules.conv import _ConvNd
 from torch.nn.parameter import is_lazy
+
+from attnguide._validation import check_real
 
 __all__ = ["init_weights"]
 
@@ -47,10 +48,7 @@ def init_weights(module: M, std: float = 0.02) -> M:
         raise TypeError(
             f"init_weights(): 'module' must be a torch.nn.Module, got {type(module).__name__}"
         )
-    if isinstance(std, bool) or not isinstance(std, (int, float)):
-        raise TypeError(f"init_weights(): 'std' must be a real number, got {type(std).__name__}")
-    if not math.isfinite(std) or std < 0:
-        raise ValueError(f"init_weights(): 'std' must be finite and >= 0, got {std}")
+    check_real("init_weights", "std", std, minimum=0)
     with torch.no_grad():
         for m in module.modules():
             if isinstance(m, (_ConvNd, nn.Linear)):

@@ -8,8 +8,8 @@ import torch
 from einops import rearrange
 from torch import Tensor, nn
 
-from attnguide._validation import check_choice, check_shape
-from attnguide.nets._common import Norm, check_count, check_norm, factory_kwargs, norm_layer
+from attnguide._validation import check_choice, check_int, check_shape
+from attnguide.nets._common import Norm, check_norm, factory_kwargs, norm_layer
 from attnguide.nets.init import init_weights
 
 __all__ = ["PatchDiscriminator"]
@@ -81,9 +81,9 @@ class PatchDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         fn = "PatchDiscriminator"
-        check_count(fn, "in_channels", in_channels, minimum=1)
-        check_count(fn, "ndf", ndf, minimum=1)
-        check_count(fn, "n_layers", n_layers, minimum=1)
+        check_int(fn, "in_channels", in_channels, minimum=1)
+        check_int(fn, "ndf", ndf, minimum=1)
+        check_int(fn, "n_layers", n_layers, minimum=1)
         check_norm(fn, norm)
         check_choice(fn, "head", head, ("patch", "pool"))
         self.in_channels, self.ndf, self.n_layers = in_channels, ndf, n_layers

@@ -7,12 +7,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from attnguide._validation import check_choice, check_shape
+from attnguide._validation import check_choice, check_int, check_shape
 from attnguide.nets._common import (
     PADDINGS,
     Norm,
     Padding,
-    check_count,
     check_norm,
     factory_kwargs,
     norm_layer,
@@ -130,10 +129,10 @@ class ResnetGenerator(nn.Module):
     ) -> None:
         super().__init__()
         fn = "ResnetGenerator"
-        check_count(fn, "in_channels", in_channels, minimum=1)
-        check_count(fn, "out_channels", out_channels, minimum=1)
-        check_count(fn, "ngf", ngf, minimum=1)
-        check_count(fn, "n_blocks", n_blocks, minimum=0)
+        check_int(fn, "in_channels", in_channels, minimum=1)
+        check_int(fn, "out_channels", out_channels, minimum=1)
+        check_int(fn, "ngf", ngf, minimum=1)
+        check_int(fn, "n_blocks", n_blocks, minimum=0)
         check_norm(fn, norm)
         check_choice(fn, "padding", padding, PADDINGS)
         self.in_channels, self.out_channels = in_channels, out_channels

@@ -87,9 +87,9 @@ def test_reference_networks_start_initialised() -> None:
         (
             (nn.Linear(2, 2), -0.1),
             ValueError,
-            r"init_weights\(\): 'std' must be finite and >= 0, got -0\.1",
+            r"init_weights\(\): 'std' must be >= 0, got -0\.1",
         ),
-        ((nn.Linear(2, 2), float("nan")), ValueError, "'std' must be finite and >= 0, got nan"),
+        ((nn.Linear(2, 2), float("nan")), ValueError, "'std' must be a finite number, got nan"),
         ((nn.Linear(2, 2), "0.02"), TypeError, "'std' must be a real number, got str"),
         ((nn.Linear(2, 2), True), TypeError, "'std' must be a real number, got bool"),
         ((torch.zeros(2),), TypeError, "'module' must be a torch.nn.Module, got Tensor"),

@@ -24,6 +24,7 @@ from typing import NamedTuple, TypeVar
 import torch
 from torch import Tensor
 
+from attnguide._validation import check_int
 from attnguide.data._pillow import require_pillow
 from attnguide.data.io import save_image
 from attnguide.data.synthetic_faces._render import BATCH_PIXELS, SUPERSAMPLE, identity, render
@@ -54,12 +55,7 @@ class FacePairs(NamedTuple):
 
 
 def _check_int(fn: str, name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{fn}(): '{name}' must be an int, got {type(value).__name__}")
-    if value < low or (high is not None and value > high):
-        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{fn}(): '{name}' must be {bound}, got {value}")
-    return value
+    return check_int(fn, name, value, minimum=low, maximum=high)
 
 
 def _batch_size(size: int) -> int:
