@@ -504,7 +504,7 @@ def test_constructor_errors() -> None:
         ({"masks": True}, TypeError, r"'masks' must be an int, got bool"),
         ({"masks": 0}, ValueError, r"'masks' must be >= 1, got 0"),
         ({"mask_bias": "high"}, TypeError, r"'mask_bias' must be a real number, got str"),
-        ({"mask_bias": math.inf}, ValueError, r"'mask_bias' must be finite, got inf"),
+        ({"mask_bias": math.inf}, ValueError, r"'mask_bias' must be a finite number, got inf"),
         ({"source": "x"}, TypeError, r"'source' must be None or a callable .* got str"),
         ({"output": "image"}, TypeError, r"'output' must be None, an int index or a callable"),
         ({"output": False}, TypeError, r"'output' must be None, an int index .* got bool"),
