@@ -1,4 +1,4 @@
-"""Data: image files, unpaired image folders in the CycleGAN layout, synthetic faces.
+"""Data: image files, unpaired image folders, a resumable sampler, synthetic faces.
 
 Nothing here needs Pillow at import time; reading or writing image files does
 (``pip install "attnguide[examples]"``).
@@ -14,10 +14,12 @@ from attnguide.data.io import (
     save_image,
     to_uint8,
 )
+from attnguide.data.sampler import EpochSampler
 from attnguide.data.synthetic_faces import FacePairs, make_synthetic_faces, render_face_pairs
 
 __all__ = [
     "IMG_EXTENSIONS",
+    "EpochSampler",
     "FacePairs",
     "UnpairedImageFolder",
     "list_images",
