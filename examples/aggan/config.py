@@ -1,15 +1,14 @@
 """The training configuration: one dataclass, saved as JSON, turned into a command line.
 
-Every option of ``train.py`` is a field of :class:`TrainConfig`; the command line is
-built from the fields (their ``help`` metadata), so a run's ``config.json`` names every
-value it used and ``--config config.json`` repeats it.
+Every option of ``train.py`` is a field of :class:`TrainConfig`. Its metadata holds the
+help text and the bounds the value must respect, and says whether a resumed run may
+change it (``resumable``: how a run runs, not what it computes). The command line is
+built from the fields by type introspection, a run's ``config.json`` names every value
+it used, and ``--config config.json`` repeats it.
 
-The defaults are the CPU main job: small networks at 64x64 trained for 2,000 steps, a
-few minutes on two cores. Everything the paper fixes (loss weights, the curriculum of
-r = 0.01 for 10 epochs then 0.5, LSGAN, pool of 50, Adam 1e-4 (0.5, 0.999), batch size
-1, flips, a pooled discriminator head) keeps the paper's value, so the short main job
-runs entirely inside the curriculum period; ``--paper`` sets the rest (256x256, ngf 64,
-9 residual blocks, 200 epochs with the last 100 decaying, all threads).
+The defaults are the CPU main job; everything the paper fixes keeps the paper's value.
+``--paper`` sets the rest of the paper's configuration, ``--baseline cyclegan`` trains
+CycleGAN as its authors do on the same backbone.
 """
 
 from __future__ import annotations
@@ -17,11 +16,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
+import os
+import types
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 __all__ = [
+    "BASELINES",
     "PAPER",
     "ConfigError",
     "TrainConfig",
@@ -38,8 +41,9 @@ class ConfigError(ValueError):
     """A configuration, data set or run folder that training cannot use as given."""
 
 
-def _opt(default: Any, help: str, **extra: Any) -> Any:
-    return field(default=default, metadata={"help": help, **extra})
+def _opt(default: Any, help: str, **rules: Any) -> Any:
+    """A field with its help text and rules: minimum, maximum, below, choices, resumable."""
+    return field(default=default, metadata={"help": help, **rules})
 
 
 @dataclass
@@ -51,82 +55,110 @@ class TrainConfig:
         None,
         "CycleGAN-layout data set (trainA, trainB, testA, testB). Default: the built-in "
         "synthetic faces, rendered on first use into datasets/faces-SIZE",
+        resumable=True,
     )
-    size: int = _opt(64, "image size the networks see (a multiple of 4; 256 in the paper)")
+    size: int = _opt(64, "image size the networks see (a multiple of 4; paper: 256)", maximum=4096)
     train_limit: int = _opt(
-        400, "use only the first N training images of each domain (0: all of them)"
+        400, "use only the first N training images of each domain (0: all of them)", minimum=0
     )
     flip: bool = _opt(True, "random left-right flips of the training images (paper: on)")
-    workers: int = _opt(0, "DataLoader worker processes")
+    workers: int = _opt(0, "DataLoader worker processes", minimum=0, maximum=64, resumable=True)
     threads: int = _opt(
         1,
-        "intra-op CPU threads (0: torch's default, one per core). One by default: at 64x64 "
-        "with batch 1 the convolutions are too small to split, and a second thread slows "
-        "a step down",
+        "intra-op CPU threads (0: torch's default, one per core; at most the cores here)",
+        minimum=0,
+        resumable=True,
     )
 
     # model
-    ngf: int = _opt(16, "generator width (paper: 64)")
-    n_blocks: int = _opt(4, "residual blocks in each generator (paper: 9)")
-    ndf: int = _opt(32, "discriminator width (paper: 64)")
-    d_layers: int = _opt(3, "stride-2 layers of each PatchGAN discriminator")
+    ngf: int = _opt(16, "generator width (paper: 64)", minimum=1, maximum=1024)
+    n_blocks: int = _opt(4, "residual blocks in each generator (paper: 9)", minimum=0, maximum=64)
+    ndf: int = _opt(32, "discriminator width (paper: 64)", minimum=1, maximum=1024)
+    d_layers: int = _opt(3, "stride-2 layers of each PatchGAN discriminator", minimum=1, maximum=8)
     d_head: str = _opt(
         "pool",
-        "discriminator output: 'pool' (one score per image, the paper) or 'patch' (70x70 "
-        "PatchGAN map)",
+        "discriminator output: 'pool' (one score per image, the paper) or 'patch' (a map of "
+        "70x70-patch scores, CycleGAN)",
         choices=("pool", "patch"),
     )
     norm: str = _opt("instance", "normalisation layers", choices=("instance", "batch"))
-    masks: int = _opt(1, "attention masks per generator (k >= 2: AttentionGAN scheme II)")
+    masks: int = _opt(
+        1, "attention masks per generator (k >= 2: AttentionGAN scheme II)", minimum=1, maximum=64
+    )
     mask_bias: float = _opt(
         0.0, "initial mask logit: the mask starts at sigmoid(mask_bias) everywhere"
     )
     attention_generator: bool = _opt(
-        True, "attention-guided generators (off: plain CycleGAN generators of the same backbone)"
+        True, "attention-guided generators (off: plain generators of the same backbone)"
     )
     attention_discriminator: bool = _opt(
         True, "attention-guided discriminators D_XA, D_YA on [mask, image] pairs"
     )
 
-    # objective (Eq. 9)
-    gan_weight: float = _opt(0.5, "lambda_gan")
-    cycle_weight: float = _opt(10.0, "lambda_cycle")
-    pixel_weight: float = _opt(1.0, "lambda_pixel")
-    tv_weight: float = _opt(1e-6, "lambda_tv")
+    # objective
+    objective: str = _opt(
+        "aggan",
+        "'aggan' (Eq. 9 with its curriculum) or 'cyclegan' (CycleGAN's own objective)",
+        choices=("aggan", "cyclegan"),
+    )
+    gan_weight: float = _opt(0.5, "lambda_gan", minimum=0)
+    cycle_weight: float = _opt(10.0, "lambda_cycle", minimum=0)
+    pixel_weight: float = _opt(1.0, "lambda_pixel", minimum=0)
+    tv_weight: float = _opt(1e-6, "lambda_tv", minimum=0)
+    identity_weight: float = _opt(
+        0.0, "CycleGAN's identity loss, as a fraction of lambda_cycle (CycleGAN: 0.5)", minimum=0
+    )
     pixel_loss: bool = _opt(True, "the pixel loss L1(G(x), x) (Eq. 5)")
     tv_loss: bool = _opt(True, "the attention (total variation) loss on the masks (Eq. 6)")
     gan_mode: str = _opt("lsgan", "adversarial loss", choices=("lsgan", "vanilla", "hinge", "wgan"))
-    warmup_epochs: int = _opt(10, "curriculum epochs with r = warmup_rate (paper: 10)")
-    warmup_rate: float = _opt(0.01, "r during the curriculum (paper: 0.01)")
-    rate: float = _opt(0.5, "r after the curriculum (paper: 0.5)")
-    pool_size: int = _opt(50, "image history pool per domain (0: no pool)")
+    warmup_epochs: int = _opt(10, "curriculum epochs with r = warmup_rate (paper: 10)", minimum=0)
+    warmup_rate: float = _opt(0.01, "r during the curriculum (paper: 0.01)", minimum=0, maximum=1)
+    rate: float = _opt(0.5, "r after the curriculum (paper: 0.5)", minimum=0, maximum=1)
+    pool_size: int = _opt(
+        50, "image history pool per domain (0: no pool)", minimum=0, maximum=10000
+    )
 
     # optimisation
-    lr: float = _opt(1e-4, "Adam learning rate of generators and discriminators")
-    beta1: float = _opt(0.5, "Adam beta1")
-    beta2: float = _opt(0.999, "Adam beta2")
-    batch_size: int = _opt(1, "images per step and process")
-    epochs: int = _opt(5, "training epochs (paper: 200)")
+    lr: float = _opt(1e-4, "Adam learning rate of generators and discriminators", positive=True)
+    beta1: float = _opt(0.5, "Adam beta1", minimum=0, below=1)
+    beta2: float = _opt(0.999, "Adam beta2", minimum=0, below=1)
+    batch_size: int = _opt(1, "images per step and process", minimum=1, maximum=4096)
+    epochs: int = _opt(5, "training epochs (paper: 200)", minimum=1)
     decay_epochs: int = _opt(
-        2, "the last N epochs decay the learning rate linearly to zero (paper: 100)"
+        2, "the last N epochs decay the learning rate linearly to zero (paper: 100)", minimum=0
     )
-    max_steps: int = _opt(0, "stop after this many steps in total (0: run every epoch)")
-    seed: int = _opt(0, "seed of weights, data order, flips and the image pools")
+    max_steps: int = _opt(
+        0, "stop after this many steps in total (0: run every epoch)", minimum=0, resumable=True
+    )
+    seed: int = _opt(
+        0, "seed of weights, data order, flips and image pools", minimum=0, maximum=2**32 - 1
+    )
 
     # devices
-    device: str = _opt("auto", "'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...")
+    device: str = _opt(
+        "auto", "'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...", resumable=True
+    )
     amp: str = _opt("none", "mixed precision: 'bf16' autocast on CUDA", choices=("none", "bf16"))
     channels_last: bool = _opt(False, "channels-last memory format for networks and images")
-    compile: bool = _opt(False, "torch.compile the networks")
+    compile: bool = _opt(False, "torch.compile the networks", resumable=True)
 
     # output
-    out: str | None = _opt(None, "run folder (default: runs/aggan-DATE-TIME)")
-    save_every: int = _opt(200, "also checkpoint every N steps (0: only at the end of each epoch)")
-    sample_every: int = _opt(500, "write a sample grid every N steps (0: only at the end)")
-    log_every: int = _opt(25, "record the losses every N steps")
-    n_samples: int = _opt(3, "test images per direction in the sample grids")
-    evaluate: bool = _opt(True, "evaluate on the test split at the end and print the table")
-    tensorboard: bool = _opt(False, "also log to TensorBoard (needs the tensorboard package)")
+    out: str | None = _opt(None, "run folder (default: runs/aggan-DATE-TIME)", resumable=True)
+    save_every: int = _opt(
+        200,
+        "also checkpoint every N steps (0: only at each epoch's end)",
+        minimum=0,
+        resumable=True,
+    )
+    sample_every: int = _opt(
+        500, "write a sample grid every N steps (0: only at the end)", minimum=0, resumable=True
+    )
+    log_every: int = _opt(25, "record the losses every N steps", minimum=1, resumable=True)
+    n_samples: int = _opt(
+        3, "test images per direction in the sample grids", minimum=0, maximum=64, resumable=True
+    )
+    evaluate: bool = _opt(True, "evaluate on the test split at the end", resumable=True)
+    tensorboard: bool = _opt(False, "also log to TensorBoard (needs tensorboard)", resumable=True)
 
 
 #: The paper's configuration (section IV-A), one flag away: ``--paper``.
@@ -144,34 +176,46 @@ PAPER: dict[str, Any] = {
     "log_every": 100,
 }
 
-# Fields a resumed run may change: how it runs, not what it computes.
-RESUMABLE = frozenset(
-    {
-        "workers",
-        "threads",
-        "max_steps",
-        "device",
-        "compile",
-        "save_every",
-        "sample_every",
-        "log_every",
-        "n_samples",
-        "evaluate",
-        "tensorboard",
-        "data_root",
-        "out",
-    }
-)
-
-_TYPES = {"int": int, "float": float, "str": str, "str | None": str}
-# What each annotation accepts (a JSON config can hold anything), and how to say it.
-_KINDS = {
-    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
-    "float": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
-    "bool": (lambda v: isinstance(v, bool), "true or false"),
-    "str": (lambda v: isinstance(v, str), "a string"),
-    "str | None": (lambda v: v is None or isinstance(v, str), "a string or null"),
+#: Baselines trained as their authors train them: ``--baseline NAME``.
+BASELINES: dict[str, dict[str, Any]] = {
+    # CycleGAN (Zhu et al.): plain generators, LSGAN, lambda_cycle 10, identity 0.5, no
+    # curriculum, no pixel loss, a PatchGAN, Adam 2e-4 (0.5, 0.999), pool of 50.
+    "cyclegan": {
+        "attention_generator": False,
+        "attention_discriminator": False,
+        "objective": "cyclegan",
+        "gan_weight": 1.0,
+        "cycle_weight": 10.0,
+        "identity_weight": 0.5,
+        "pixel_loss": False,
+        "tv_loss": False,
+        "warmup_epochs": 0,
+        "gan_mode": "lsgan",
+        "d_head": "patch",
+        "lr": 2e-4,
+        "pool_size": 50,
+    },
 }
+
+
+def _kind(tp: Any) -> tuple[type, bool]:
+    """(base type, may be None) of a field's annotation: int, float, bool, str."""
+    if get_origin(tp) in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) != 1:
+            raise TypeError(f"unsupported config annotation {tp}")
+        return args[0], True
+    return tp, False
+
+
+_HINTS = get_type_hints(TrainConfig)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -181,9 +225,10 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     :func:`explicit_overrides` reads it back. Booleans get ``--name``/``--no-name``.
     """
     for f in fields(TrainConfig):
+        base, _ = _kind(_HINTS[f.name])
         flag = "--" + f.name.replace("_", "-")
         help_text = f.metadata["help"]
-        if f.type == "bool":
+        if base is bool:
             parser.add_argument(
                 flag,
                 dest=f.name,
@@ -192,13 +237,14 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                 help=f"{help_text} (default: {'on' if f.default else 'off'})",
             )
             continue
+        choices = f.metadata.get("choices")
         parser.add_argument(
             flag,
             dest=f.name,
-            type=_TYPES[f.type],
-            choices=f.metadata.get("choices"),
+            type=_finite_float if base is float else base,
+            choices=choices,
             default=argparse.SUPPRESS,
-            metavar=f.name.upper() if "choices" not in f.metadata else None,
+            metavar=None if choices else f.name.upper(),
             help=f"{help_text} (default: {f.default})",
         )
 
@@ -209,24 +255,50 @@ def explicit_overrides(namespace: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in vars(namespace).items() if k in names}
 
 
+def _check_type(name: str, value: Any) -> None:
+    base, optional = _kind(_HINTS[name])
+    if value is None and optional:
+        return
+    ok = isinstance(value, base) and not (base is int and isinstance(value, bool))
+    if base is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok:
+        kind = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[base]
+        kind += " or null" if optional else ""
+        raise ConfigError(
+            f"--{name.replace('_', '-')} must be {kind}, got {value!r} ({type(value).__name__})"
+        )
+
+
+def _check_rules(f: dataclasses.Field, value: Any) -> None:
+    flag, rules = "--" + f.name.replace("_", "-"), f.metadata
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{flag} must be a finite number, got {value}")
+    if "choices" in rules and value not in rules["choices"]:
+        raise ConfigError(f"{flag} must be one of {rules['choices']}, got {value!r}")
+    lo, hi, below = rules.get("minimum"), rules.get("maximum"), rules.get("below")
+    if rules.get("positive") and not value > 0:
+        raise ConfigError(f"{flag} must be positive, got {value}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        bounds = (
+            f"in [{lo}, {hi}]"
+            if lo is not None and hi is not None
+            else (f"at least {lo}" if lo is not None else f"at most {hi}")
+        )
+        raise ConfigError(f"{flag} must be {bounds}, got {value}")
+    if below is not None and not value < below:
+        raise ConfigError(f"{flag} must be below {below}, got {value}")
+
+
 def validate_config(cfg: TrainConfig) -> TrainConfig:
     """Checks a configuration before anything is built or written.
 
     Raises:
         ConfigError: naming the option, the value received and what would work.
     """
-
-    def need(cond: bool, msg: str) -> None:
-        if not cond:
-            raise ConfigError(msg)
-
     for f in fields(TrainConfig):
-        value = getattr(cfg, f.name)
-        accepts, kind = _KINDS[f.type]
-        need(
-            accepts(value),
-            f"--{f.name.replace('_', '-')} must be {kind}, got {value!r} ({type(value).__name__})",
-        )
+        _check_type(f.name, getattr(cfg, f.name))
+        _check_rules(f, getattr(cfg, f.name))
     # The generator halves the size twice and doubles it twice; anything but a
     # multiple of 4 comes back a different size than it went in.
     if cfg.size % 4 != 0:
@@ -237,57 +309,25 @@ def validate_config(cfg: TrainConfig) -> TrainConfig:
         )
     # Each PatchGAN layer of stride 2 halves the size, then two 4x4 convolutions of
     # stride 1 each remove one pixel: at least one output pixel must remain.
-    smallest = 4
+    smallest = 8
     while smallest // 2**cfg.d_layers - 2 < 1 or smallest % 2**cfg.d_layers:
         smallest += 4
-    need(
-        cfg.size >= smallest,
-        f"--size {cfg.size}: a discriminator with --d-layers {cfg.d_layers} needs images "
-        f"of at least {smallest}x{smallest}",
-    )
-    for name in ("ngf", "n_blocks", "ndf", "d_layers", "batch_size", "epochs", "masks"):
-        value = getattr(cfg, name)
-        need(value >= 1, f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    for name in (
-        "train_limit",
-        "workers",
-        "threads",
-        "pool_size",
-        "max_steps",
-        "save_every",
-        "sample_every",
-        "warmup_epochs",
-        "decay_epochs",
-        "n_samples",
-    ):
-        value = getattr(cfg, name)
-        need(value >= 0, f"--{name.replace('_', '-')} must be 0 or more, got {value}")
-    need(cfg.log_every >= 1, f"--log-every must be at least 1, got {cfg.log_every}")
-    need(
-        cfg.decay_epochs <= cfg.epochs,
-        f"--decay-epochs {cfg.decay_epochs} is more than --epochs {cfg.epochs}",
-    )
-    need(cfg.lr > 0, f"--lr must be positive, got {cfg.lr}")
-    for name in ("beta1", "beta2", "warmup_rate", "rate"):
-        value = getattr(cfg, name)
-        need(0 <= value <= 1, f"--{name.replace('_', '-')} must lie in [0, 1], got {value}")
-    for name in ("gan_weight", "cycle_weight", "pixel_weight", "tv_weight"):
-        value = getattr(cfg, name)
-        need(value >= 0, f"--{name.replace('_', '-')} must be 0 or more, got {value}")
+    if cfg.size < smallest:
+        raise ConfigError(
+            f"--size {cfg.size}: a discriminator with --d-layers {cfg.d_layers} needs images "
+            f"of at least {smallest}x{smallest}"
+        )
+    cores = os.cpu_count() or 1
+    if cfg.threads > cores:
+        raise ConfigError(
+            f"--threads {cfg.threads}: this machine has {cores} cores; use 0 to {cores}"
+        )
+    if cfg.decay_epochs > cfg.epochs:
+        raise ConfigError(f"--decay-epochs {cfg.decay_epochs} is more than --epochs {cfg.epochs}")
     if not cfg.attention_generator and cfg.masks != 1:
         raise ConfigError(
             f"--masks {cfg.masks} needs attention-guided generators; drop "
             "--no-attention-generator or --masks"
-        )
-    for name, choices in (
-        ("d_head", ("pool", "patch")),
-        ("norm", ("instance", "batch")),
-        ("gan_mode", ("lsgan", "vanilla", "hinge", "wgan")),
-        ("amp", ("none", "bf16")),
-    ):
-        value = getattr(cfg, name)
-        need(
-            value in choices, f"--{name.replace('_', '-')} must be one of {choices}, got {value!r}"
         )
     return cfg
 
@@ -301,22 +341,28 @@ def load_config(path: str | Path) -> TrainConfig:
     """Reads a ``config.json``; unknown keys are an error, missing keys take defaults.
 
     Raises:
-        ConfigError: the file is missing, not JSON, or names options that do not exist.
+        ConfigError: the file is missing, not JSON, names options that do not exist,
+            or holds a value of the wrong type.
     """
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(), parse_constant=_no_constant)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
-    except json.JSONDecodeError as err:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
         raise ConfigError(f"config file {path} is not valid JSON: {err}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a JSON object, got {type(data).__name__}")
-    known = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - {f.name for f in fields(TrainConfig)})
     if unknown:
         raise ConfigError(f"config file {path} has unknown options: {', '.join(unknown)}")
+    for name, value in data.items():
+        _check_type(name, value)
     return TrainConfig(**data)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number a configuration can hold")
 
 
 def config_diff(a: TrainConfig, b: TrainConfig) -> dict[str, tuple[Any, Any]]:
@@ -326,3 +372,24 @@ def config_diff(a: TrainConfig, b: TrainConfig) -> dict[str, tuple[Any, Any]]:
         for f in fields(TrainConfig)
         if getattr(a, f.name) != getattr(b, f.name)
     }
+
+
+def resume_config(saved: TrainConfig, overrides: dict[str, Any], where: Path) -> TrainConfig:
+    """``saved`` with ``overrides`` applied, refusing any that would change the run.
+
+    Raises:
+        ConfigError: an override of a field that is not ``resumable``.
+    """
+    changed = {
+        k: (getattr(saved, k), v)
+        for k, v in overrides.items()
+        if not TrainConfig.__dataclass_fields__[k].metadata.get("resumable")
+        and getattr(saved, k) != v
+    }
+    if changed:
+        raise ConfigError(
+            f"--resume {where}: these options would change the run and cannot differ from "
+            "the saved configuration: "
+            + ", ".join(f"{k} (run: {a!r}, given: {b!r})" for k, (a, b) in sorted(changed.items()))
+        )
+    return dataclasses.replace(saved, **{**overrides, "out": str(where)})

@@ -1,49 +1,53 @@
-"""Data for the AGGAN example: the built-in faces, layout checks and a resumable order.
+"""Data of the AGGAN example: the built-in faces, the training loader, the test split.
 
-The order of one epoch (which A image, which B partner, which flips) is a pure function
-of the seed and the epoch, sharded across processes by a ``DistributedSampler``. A run
-resumed in the middle of an epoch therefore skips exactly the batches it had done and
-sees the same images in the same order as a run that was never interrupted.
+Training reads ``UnpairedImageFolder`` (one A image and one random B partner per item,
+flips drawn from ``(seed, epoch, index)``) in the order of an ``EpochSampler`` (seeded,
+sharded across processes). A run resumed in the middle of an epoch therefore skips
+exactly the batches it had done and sees the same images in the same order.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset, DistributedSampler
+from torch.utils.data import DataLoader
 
-from attnguide.data import IMG_EXTENSIONS, UnpairedImageFolder, make_synthetic_faces
+from attnguide.data import (
+    IMG_EXTENSIONS,
+    EpochSampler,
+    UnpairedImageFolder,
+    list_images,
+    make_synthetic_faces,
+    read_image,
+    read_mask,
+)
 
 from .config import ConfigError, TrainConfig
 
 __all__ = [
-    "EpochPlan",
-    "Key",
-    "KeyedPairs",
+    "DIRECTIONS",
+    "TestSet",
+    "TrainData",
     "check_layout",
     "default_data_root",
-    "list_images",
+    "load_test_set",
     "prepare_data_root",
 ]
 
-Key = tuple[int, int, bool, bool]  # (A index, B index, flip A, flip B)
+#: direction -> (source folder, ground-truth folder, what the translation should show)
+DIRECTIONS = {
+    "AtoB": ("testA", "gt/testA", "A->B (neutral -> smiling)"),
+    "BtoA": ("testB", "gt/testB", "B->A (smiling -> neutral)"),
+}
 
 
 def default_data_root(size: int) -> Path:
-    """Where the built-in synthetic faces live: ``datasets/faces-SIZE`` under the
-    current folder."""
+    """Where the built-in synthetic faces live: ``datasets/faces-SIZE`` here."""
     return Path("datasets") / f"faces-{size}"
-
-
-def list_images(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (recursively), sorted by path."""
-    return sorted(
-        p for p in folder.rglob("*") if p.suffix.lower() in IMG_EXTENSIONS and p.is_file()
-    )
 
 
 def check_layout(root: Path, *, phases: Sequence[str] = ("train", "test")) -> None:
@@ -62,13 +66,11 @@ def check_layout(root: Path, *, phases: Sequence[str] = ("train", "test")) -> No
     if not root.is_dir():
         raise ConfigError(f"--data-root {root} is a file, not a folder")
     problems = []
-    for phase in phases:
-        for domain in "AB":
-            folder = root / f"{phase}{domain}"
-            if not folder.is_dir():
-                problems.append(f"{folder} is missing")
-            elif not list_images(folder):
-                problems.append(f"{folder} holds no images ({', '.join(IMG_EXTENSIONS)})")
+    for folder in (root / f"{phase}{domain}" for phase in phases for domain in "AB"):
+        if not folder.is_dir():
+            problems.append(f"{folder} is missing")
+        elif not list_images(folder):
+            problems.append(f"{folder} holds no images ({', '.join(IMG_EXTENSIONS)})")
     if problems:
         found = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
         raise ConfigError(
@@ -79,7 +81,7 @@ def check_layout(root: Path, *, phases: Sequence[str] = ("train", "test")) -> No
         )
 
 
-def prepare_data_root(cfg: TrainConfig, *, build: bool = True) -> Path:
+def prepare_data_root(cfg: TrainConfig, *, build: bool) -> Path:
     """The data root of ``cfg``: the given one after a layout check, or the built-in
     faces, rendered first when absent (only where ``build``; other processes wait).
     """
@@ -89,104 +91,82 @@ def prepare_data_root(cfg: TrainConfig, *, build: bool = True) -> Path:
         return root
     root = default_data_root(cfg.size)
     if build:
-        # Renders once; a later call with the same arguments returns at once, and an
-        # interrupted render is redone (the data set's manifest records completion).
-        make_synthetic_faces(root, size=cfg.size)
+        try:
+            # Renders once; a later call with the same arguments returns at once, and an
+            # interrupted render is redone (the data set's manifest records completion).
+            make_synthetic_faces(root, size=cfg.size)
+        except FileExistsError as err:
+            raise ConfigError(str(err)) from None
     return root
 
 
-class KeyedPairs(Dataset):
-    """Loads the (A, B) pair that a :data:`Key` names, flipped as the key says.
+class TrainData:
+    """The training images of one process: dataset, sampler and a loader per epoch."""
 
-    Args:
-        folder: A ``UnpairedImageFolder`` opened with ``serial=True, flip=False``: its
-            item ``i`` holds A image ``i`` and B image ``i`` (modulo their counts).
-    """
-
-    def __init__(self, folder: UnpairedImageFolder) -> None:
-        self.folder = folder
-
-    def __len__(self) -> int:
-        return len(self.folder)
-
-    def __getitem__(self, key: Key) -> tuple[Tensor, Tensor]:
-        ia, ib, flip_a, flip_b = key
-        a = self.folder[ia]["A"]
-        b = self.folder[ib]["B"]
-        if flip_a:
-            a = a.flip(-1)
-        if flip_b:
-            b = b.flip(-1)
-        return a, b
-
-
-class EpochPlan:
-    """The batches of every epoch, as keys for :class:`KeyedPairs`.
-
-    An epoch visits ``max(n_a, n_b)`` A indices in the order of a ``DistributedSampler``
-    (seeded, sharded across ``world`` processes) and pairs each with a random B image
-    and random flips drawn from a generator seeded by ``(seed, epoch)``: unpaired
-    training as in CycleGAN, reproducible batch by batch.
-
-    Args:
-        n_a, n_b: Images in each training domain.
-        batch_size: Images per batch and process.
-        seed: The run's seed.
-        rank, world: This process and the number of processes.
-        flip: Draw left-right flips.
-    """
-
-    def __init__(
-        self,
-        n_a: int,
-        n_b: int,
-        *,
-        batch_size: int,
-        seed: int,
-        rank: int = 0,
-        world: int = 1,
-        flip: bool = True,
-    ) -> None:
-        self.n_a, self.n_b = n_a, n_b
-        self.length = max(n_a, n_b)
-        self.batch_size = batch_size
-        self.seed = seed
-        self.flip = flip
-        self.sampler = DistributedSampler(
-            range(self.length), num_replicas=world, rank=rank, shuffle=True, seed=seed
+    def __init__(self, cfg: TrainConfig, root: Path, *, rank: int, world: int) -> None:
+        self.dataset = UnpairedImageFolder(
+            root,
+            "train",
+            load_size=cfg.size,
+            crop_size=cfg.size,
+            flip=cfg.flip,
+            seed=cfg.seed,
+            limit=cfg.train_limit or None,
         )
+        self.sampler = EpochSampler(
+            len(self.dataset), batch_size=cfg.batch_size, seed=cfg.seed, rank=rank, world=world
+        )
+        self.workers = cfg.workers
 
     def __len__(self) -> int:
         """Batches per epoch on this process."""
-        return -(-self.sampler.num_samples // self.batch_size)
+        return self.sampler.batches_per_epoch
 
-    def batches(self, epoch: int, start: int = 0) -> list[list[Key]]:
-        """The batches of ``epoch`` from batch ``start`` on."""
-        self.sampler.set_epoch(epoch)
-        order = list(self.sampler)
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        partners = torch.randint(self.n_b, (self.length,), generator=g).tolist()
-        flips = (torch.rand(self.length, 2, generator=g) < 0.5).tolist()
-        keys = [
-            (i % self.n_a, partners[i], self.flip and flips[i][0], self.flip and flips[i][1])
-            for i in order
-        ]
-        size = self.batch_size
-        return [keys[k : k + size] for k in range(0, len(keys), size)][start:]
-
-
-class Batches:
-    """Iterates the loader of one epoch; a thin shim so the trainer can ``len()`` it."""
-
-    def __init__(self, loader: Iterator[tuple[Tensor, Tensor]], n: int) -> None:
-        self.loader, self.n = loader, n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        return iter(self.loader)
+    def loader(self, epoch: int, start: int) -> DataLoader:
+        """The batches of ``epoch`` from batch ``start`` on: ``{"A", "B", ...}`` dicts."""
+        self.dataset.set_epoch(epoch)
+        self.sampler.set_epoch(epoch, start)
+        # A private generator: creating the loader must not draw from the global RNG,
+        # or a resumed epoch would differ from an uninterrupted one.
+        return DataLoader(
+            self.dataset,
+            batch_sampler=self.sampler,
+            num_workers=self.workers,
+            generator=torch.Generator(),
+        )
 
 
-def cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+@dataclass
+class TestSet:
+    """The test images of one direction, with ground truth when available."""
+
+    names: list[str]
+    source: Tensor  # (n 3 h w) in [-1, 1]
+    target: Tensor | None  # true counterparts, (n 3 h w)
+    change: Tensor | None  # true change masks, (n 1 h w) bool
+
+
+def load_test_set(root: Path, direction: str, size: int, limit: int = 0) -> TestSet:
+    """Loads ``root/testA`` (or ``testB``) and, when present for every image, the true
+    counterparts in ``root/gt/testA`` and the change masks in ``root/gt/mask``.
+
+    Raises:
+        ConfigError: the test folder is missing or empty.
+    """
+    src_dir, gt_dir, _ = DIRECTIONS[direction]
+    folder = root / src_dir
+    files = list_images(folder) if folder.is_dir() else []
+    if not files:
+        raise ConfigError(f"{folder} is missing or holds no images; the test split is needed")
+    if limit:
+        files = files[:limit]
+    names = [p.relative_to(folder).as_posix() for p in files]
+    source = torch.stack([read_image(p, size=size) for p in files])
+    gts = [root / gt_dir / n for n in names]
+    masks = [(root / "gt" / "mask" / n).with_suffix(".png") for n in names]
+    target = change = None
+    if all(p.is_file() for p in gts):
+        target = torch.stack([read_image(p, size=size) for p in gts])
+    if all(p.is_file() for p in masks):
+        change = torch.stack([read_mask(p, size=size) for p in masks])
+    return TestSet(names, source, target, change)

@@ -3,9 +3,9 @@
     python examples/aggan/evaluate.py RUN_DIR [--data-root D] [--json metrics.json]
 
 With the synthetic faces' ground truth (``root/gt/``): PSNR and MSE (0-255 scale)
-against the true counterpart as in the paper's Table I, SSIM, background PSNR, and the
-attention mask's IoU and AUROC against the true change region; a "copy input" row
-gives the scale.
+against the true counterpart as in the paper's Table I, SSIM, change-region and
+background PSNR, and the attention mask's IoU and AUROC against the true change
+region; a "copy input" row gives the scale.
 """
 
 from __future__ import annotations
@@ -17,12 +17,20 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from aggan.checkpointing import load_trained
 from aggan.config import ConfigError
 from aggan.data import check_layout, default_data_root
-from aggan.engine import load_trained, write_json
 from aggan.evaluation import evaluate, format_table
+from aggan.rundir import write_json
 
 __all__ = ["main"]
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (all) or a positive count, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, help="a checkpoint other than the run's")
     parser.add_argument("--config", type=Path, help="a config.json other than the run's")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--limit", type=int, default=0, help="first N test images only")
+    parser.add_argument("--limit", type=_count, default=0, help="first N test images only (0: all)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     try:
@@ -44,13 +52,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         check_layout(root, phases=("test",))
         results = evaluate(model, root, cfg.size, device, limit=args.limit)
-    except ConfigError as err:
+        if args.json:
+            write_json(args.json, results)
+    except (ConfigError, OSError) as err:
         print(f"evaluate.py: error: {err}", file=sys.stderr)
         return 2
     label = "AGGAN" if cfg.attention_generator else "baseline (no attention)"
     print(format_table(results, label=label))
-    if args.json:
-        write_json(args.json, results)
     return 0
 
 

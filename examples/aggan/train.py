@@ -1,21 +1,18 @@
 """Train AGGAN (Tang et al.) on the built-in synthetic faces or any CycleGAN-layout data.
 
     python examples/aggan/train.py                       # the CPU main job, < 10 minutes
+    python examples/aggan/train.py --baseline cyclegan   # CycleGAN as its authors train it
     python examples/aggan/train.py --paper --data-root D # the paper's configuration
-    python examples/aggan/train.py --no-attention-generator   # CycleGAN baseline
     torchrun --nproc_per_node=2 examples/aggan/train.py ...   # DistributedDataParallel
     python examples/aggan/train.py --resume runs/aggan-...    # continue a run exactly
 
-A run folder holds config.json, checkpoint/ (the latest, written atomically every
---save-every steps, every epoch and on Ctrl-C), samples/*.png, losses.jsonl,
-losses.png, metrics.json and results.md.
+The run folder's files are listed in ``rundir.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -28,15 +25,25 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import torch
+
 from aggan.config import (
+    BASELINES,
     PAPER,
     ConfigError,
     TrainConfig,
     add_config_arguments,
     explicit_overrides,
     load_config,
+    resume_config,
+    validate_config,
 )
-from aggan.engine import Trainer, format_duration, resume_config, write_json
+from aggan.data import load_test_set, prepare_data_root
+from aggan.distributed import setup_distributed
+from aggan.engine import Trainer
+from aggan.evaluation import evaluate, format_table
+from aggan.rundir import RunFolder, check_tensorboard, write_json
+from aggan.visuals import loss_curves, sample_grid
 
 __all__ = ["build_parser", "config_from_args", "main", "run"]
 
@@ -44,20 +51,23 @@ __all__ = ["build_parser", "config_from_args", "main", "run"]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="train.py",
-        description="Train AGGAN: attention-guided generators and discriminators, "
-        "cycle, pixel and attention losses, the paper's curriculum. Defaults: the CPU "
-        "main job on the built-in synthetic faces; --paper: the paper's configuration.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Train AGGAN: attention-guided generators and discriminators, cycle, "
+        "pixel and attention losses, the paper's curriculum. Defaults: the CPU main job on "
+        "the built-in synthetic faces.",
     )
-    parser.add_argument(
+    preset = parser.add_mutually_exclusive_group()
+    preset.add_argument(
         "--paper",
         action="store_true",
         help="start from the paper's configuration: "
         + ", ".join(f"{k}={v}" for k, v in PAPER.items()),
     )
+    preset.add_argument(
+        "--baseline", choices=sorted(BASELINES), help="train a baseline as its authors do"
+    )
     parser.add_argument("--config", type=Path, help="start from a saved config.json")
     parser.add_argument(
-        "--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR exactly"
+        "--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR"
     )
     add_config_arguments(parser)
     return parser
@@ -66,19 +76,27 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
     """The configuration the command line asks for, and the run to resume (or None).
 
-    Explicit options win over ``--config``, which wins over ``--paper``, which wins over
-    the defaults. With ``--resume`` the run's own configuration is the base.
+    Explicit options win over ``--config``, which wins over ``--paper``/``--baseline``,
+    which win over the defaults. With ``--resume`` the run's own configuration is the
+    base.
     """
     overrides = explicit_overrides(args)
     if args.resume is not None:
-        if args.paper or args.config:
+        if args.paper or args.baseline or args.config:
             raise ConfigError(
-                "--resume continues a run with its own configuration; drop --paper and --config"
+                "--resume continues a run with its own configuration; drop "
+                "--paper, --baseline and --config"
             )
-        return resume_config(args.resume, overrides), args.resume
+        if not (args.resume / "config.json").is_file():
+            raise ConfigError(f"--resume {args.resume}: no config.json there; give a run folder")
+        return resume_config(
+            load_config(args.resume / "config.json"), overrides, args.resume
+        ), args.resume
     base = TrainConfig()
     if args.paper:
         base = dataclasses.replace(base, **PAPER)
+    if args.baseline:
+        base = dataclasses.replace(base, **BASELINES[args.baseline])
     if args.config is not None:
         base = load_config(args.config)
     return dataclasses.replace(base, **overrides), None
@@ -91,112 +109,121 @@ def run(cfg: TrainConfig, resume: Path | None = None, *, quiet: bool = False) ->
         The exit status: 0, or 130 when stopped by Ctrl-C/SIGTERM (checkpoint saved).
     """
     started = time.perf_counter()
-    trainer = Trainer(cfg, resume=resume, quiet=quiet)
-    cfg, run_dir, main = trainer.cfg, trainer.run_dir, trainer.dist.main
-    from aggan.evaluation import evaluate, format_table, load_test_set
-    from aggan.visuals import loss_curves, sample_grid
-
+    cfg = validate_config(cfg)
+    check_tensorboard(cfg)
+    folder = RunFolder.choose(cfg, resume)
+    dist, device = setup_distributed(cfg.device, cfg.amp)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    root = prepare_data_root(cfg, build=dist.main)
+    dist.barrier()
     samples = None
-    if main:
-        from aggan.config import save_config
-
-        save_config(cfg, run_dir / "config.json")
-        # The loss log restarts from what the checkpoint holds: a killed run may have
-        # logged steps after its last checkpoint, and those are trained again.
-        with open(run_dir / "losses.jsonl", "w") as f:
-            f.writelines(json.dumps(r) + "\n" for r in trainer.history)
-        if cfg.n_samples:
-            samples = tuple(
-                load_test_set(trainer.data_root, d, cfg.size, cfg.n_samples).source.to(
-                    trainer.device
-                )
-                for d in ("AtoB", "BtoA")
-            )
+    if dist.main and cfg.n_samples:
+        samples = [
+            load_test_set(root, d, cfg.size, cfg.n_samples).source.to(device)
+            for d in ("AtoB", "BtoA")
+        ]
+    trainer = Trainer(cfg, root, folder.path, dist, device)
+    if resume is not None:
+        trainer.restore(folder.checkpoint)
+    p = trainer.progress
+    bar = None
+    if dist.main:
+        folder.prepare(cfg, trainer.history)
         print(
-            f"run folder {run_dir} | data {trainer.data_root} | device {trainer.device}"
-            f"{f' x {trainer.dist.world} processes' if trainer.dist.enabled else ''} | "
-            f"{trainer.total_steps()} steps ({cfg.epochs} epochs of {len(trainer.plan)})"
-            + (f" | resuming at step {trainer.step}" if resume else ""),
+            f"run folder {folder.path} | data {root} | device {device}"
+            + (f" x {dist.world} processes" if dist.enabled else "")
+            + f" | {trainer.total_steps()} steps ({cfg.epochs} epochs of {len(trainer.data)})"
+            + (f" | resuming at step {p.step}" if resume else ""),
             flush=True,
         )
-    writer = None
-    if main and cfg.tensorboard:
-        writer = trainer._summary_writer_cls(log_dir=str(run_dir / "tensorboard"))
+        if not quiet:
+            from tqdm.auto import tqdm
 
-    def on_log(t: Trainer, record: dict[str, float]) -> None:
-        with open(run_dir / "losses.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
-        if writer is not None:
-            for k, v in record.items():
-                if k != "step":
-                    writer.add_scalar(k, v, record["step"])
-
-    def on_step(t: Trainer) -> None:
-        if samples is not None and cfg.sample_every and t.step % cfg.sample_every == 0:
-            sample_grid(
-                t.model,
-                *samples,
-                run_dir / "samples" / f"step-{t.step:07d}.png",
-                title=f"step {t.step}",
+            bar = tqdm(
+                total=trainer.total_steps(),
+                initial=p.step,
+                unit="step",
+                mininterval=1.0,
+                desc="train",
             )
 
-    outcome = trainer.fit(on_log=on_log, on_step=on_step)
-    if writer is not None:
-        writer.close()
+    def on_step(t: Trainer, record: dict[str, float] | None) -> None:
+        if not dist.main:
+            return
+        if record is not None:
+            folder.log(record)
+            if bar is not None:
+                d = sum(v for k, v in record.items() if k.startswith("D/"))
+                bar.set_postfix(G=f"{record['G/total']:.3f}", D=f"{d:.3f}", r=record["r"])
+        if bar is not None:
+            bar.update(1)
+        if samples is not None and cfg.sample_every and p.step % cfg.sample_every == 0:
+            sample_grid(
+                t.model, *samples, folder.samples / f"step-{p.step:07d}.png", title=f"step {p.step}"
+            )
+
+    outcome = trainer.fit(on_step)
+    if bar is not None:
+        bar.close()
+    folder.close()
     if outcome == "interrupted":
-        if main:
+        if dist.main:
             print(
-                f"stopped at step {trainer.step}; checkpoint saved in {run_dir / 'checkpoint'}. "
-                f"Continue with: python examples/aggan/train.py --resume {run_dir}",
+                f"stopped at step {p.step}; checkpoint saved in {folder.checkpoint}. Continue "
+                f"with: python examples/aggan/train.py --resume {folder.path}",
                 file=sys.stderr,
                 flush=True,
             )
         return 130
-    if trainer.dist.enabled:
-        same = trainer.networks_equal_across_ranks()
-        if main:
-            answer = "yes" if same else "NO"
-            print(f"weights identical on all {trainer.dist.world} processes: {answer}", flush=True)
+    if dist.enabled:
+        same = dist.same_weights(trainer.model)
+        if dist.main:
+            print(
+                f"weights identical on all {dist.world} processes: {'yes' if same else 'NO'}",
+                flush=True,
+            )
         if not same:
             raise RuntimeError("the processes' weights diverged; DistributedDataParallel broke")
-    if not main:
-        return 0
+    if dist.main:
+        _finish(cfg, trainer, folder, root, samples, outcome, started)
+    return 0
 
+
+def _finish(cfg, trainer, folder, root, samples, outcome, started) -> None:
+    """The final sample grid, loss curves, evaluation, metrics.json and results.md."""
+    p = trainer.progress
     if samples is not None:
         sample_grid(
-            trainer.model,
-            *samples,
-            run_dir / "samples" / "final.png",
-            title=f"step {trainer.step} (final)",
+            trainer.model, *samples, folder.samples / "final.png", title=f"step {p.step} (final)"
         )
-    loss_curves(trainer.history, run_dir / "losses.png")
-    train_time = trainer.elapsed
+    loss_curves(trainer.history, folder.path / "losses.png")
     summary = {
         "outcome": outcome,
-        "steps": trainer.step,
-        "epochs_done": trainer.epoch,
-        "train_seconds": round(train_time, 1),
+        "steps": p.step,
+        "epochs_done": p.epoch,
+        "train_seconds": round(p.elapsed, 1),
+        "steps_per_second": round(p.step / p.elapsed, 2) if p.elapsed else None,
         "config": dataclasses.asdict(cfg),
     }
+    table = None
     if cfg.evaluate:
         t0 = time.perf_counter()
-        results = evaluate(trainer.model, trainer.data_root, cfg.size, trainer.device)
+        summary["results"] = evaluate(trainer.model, root, cfg.size, trainer.device)
         summary["eval_seconds"] = round(time.perf_counter() - t0, 1)
-        summary["results"] = results
         label = "AGGAN" if cfg.attention_generator else "baseline (no attention)"
-        table = format_table(results, label=label)
-        (run_dir / "results.md").write_text(table + "\n")
+        table = format_table(summary["results"], label=label)
+        (folder.path / "results.md").write_text(table + "\n")
     summary["wall_seconds_this_process"] = round(time.perf_counter() - started, 1)
-    write_json(run_dir / "metrics.json", summary)
+    write_json(folder.path / "metrics.json", summary)
     print(
-        f"trained {trainer.step} steps in {format_duration(train_time)}; "
-        f"this process ran {format_duration(summary['wall_seconds_this_process'])}",
+        f"trained {p.step} steps in {p.elapsed:.1f} s ({summary['steps_per_second']} steps/s); "
+        f"this process ran {summary['wall_seconds_this_process']} s",
         flush=True,
     )
-    if cfg.evaluate:
-        print(f"\nTest split of {trainer.data_root}:\n\n{table}\n", flush=True)
-    print(f"outputs in {run_dir}", flush=True)
-    return 0
+    if table is not None:
+        print(f"\nTest split of {root}:\n\n{table}\n", flush=True)
+    print(f"outputs in {folder.path}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

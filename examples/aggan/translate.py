@@ -4,8 +4,10 @@
 
 Writes OUTPUT_DIR/images/NAME.png (the translations), OUTPUT_DIR/masks/NAME.png (the
 attention mask, 8-bit grayscale, 255 = the generator painted there) and
-OUTPUT_DIR/content/NAME.png (what it painted). A model trained without attention writes
-images only.
+OUTPUT_DIR/content/NAME.png (what it painted), where NAME is the input's path relative
+to INPUT_DIR without its suffix. A model trained without attention writes images only.
+Nothing is overwritten without ``--overwrite``, and two inputs that would share an
+output name (``x.png`` and ``x.jpg``) are refused before anything is written.
 """
 
 from __future__ import annotations
@@ -19,22 +21,25 @@ if __package__ in (None, ""):
 
 import torch
 
+from aggan.checkpointing import load_trained
 from aggan.config import ConfigError
-from aggan.data import list_images
-from aggan.engine import load_trained
-from aggan.evaluation import load_image
 from aggan.model import foreground
-from aggan.visuals import to_uint8
+from attnguide.data import list_images, read_image, save_image, to_uint8
 
 __all__ = ["main", "translate_folder"]
 
 
-def _save(image: torch.Tensor, path: Path) -> None:
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    array = image.permute(1, 2, 0).cpu().contiguous().numpy()
-    Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(path)
+def _outputs(files: list[Path], inputs: Path) -> list[Path]:
+    """The output name of each input, refusing two inputs that would share one."""
+    names: dict[Path, Path] = {}
+    for path in files:
+        name = path.relative_to(inputs).with_suffix(".png")
+        if name in names:
+            raise ConfigError(
+                f"{names[name]} and {path} would both be written as {name}; rename one of them"
+            )
+        names[name] = path
+    return list(names)
 
 
 @torch.no_grad()
@@ -48,36 +53,51 @@ def translate_folder(
     config: Path | None = None,
     device: str = "auto",
     batch_size: int = 16,
+    overwrite: bool = False,
 ) -> int:
     """Translates every image under ``inputs`` and writes the PNGs; returns how many.
 
     Raises:
-        ConfigError: no images in ``inputs``, ``outputs`` is not writable, or the run's
-            checkpoint cannot be loaded.
+        ConfigError: no images in ``inputs``, clashing output names, outputs that exist
+            (without ``overwrite``), a bad batch size, or a run that cannot be loaded.
     """
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
     if not inputs.is_dir():
         raise ConfigError(f"input folder {inputs} does not exist")
     files = list_images(inputs)
     if not files:
         raise ConfigError(f"input folder {inputs} holds no images")
+    names = _outputs(files, inputs)
     cfg, model, target = load_trained(run_dir, checkpoint=checkpoint, config=config, device=device)
-    try:
-        outputs.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(f"cannot write to {outputs}: {err.strerror or err}") from None
+    kinds = ("images", "masks", "content") if cfg.attention_generator else ("images",)
+    existing = [outputs / k / n for k in kinds for n in names if (outputs / k / n).exists()]
+    if existing and not overwrite:
+        raise ConfigError(
+            f"{len(existing)} output file(s) exist already, e.g. {existing[0]}; choose another "
+            "output folder or pass --overwrite"
+        )
     for k in range(0, len(files), batch_size):
         chunk = files[k : k + batch_size]
-        src = torch.stack([load_image(p, cfg.size) for p in chunk]).to(target)
+        src = torch.stack([read_image(p, size=cfg.size) for p in chunk]).to(target)
         image, mask, content = model.translate(src, direction)
-        for i, path in enumerate(chunk):
-            name = path.relative_to(inputs).with_suffix(".png")
-            _save(to_uint8(image[i]), outputs / "images" / name)
+        for i, name in enumerate(names[k : k + batch_size]):
+            save_image(to_uint8(image[i]), outputs / "images" / name)
             if mask is not None:
-                fg = (foreground(mask[i : i + 1])[0] * 255).round().to(torch.uint8)
-                _save(fg, outputs / "masks" / name)
+                save_image(
+                    to_uint8(foreground(mask[i : i + 1])[0], value_range=(0, 1)),
+                    outputs / "masks" / name,
+                )
                 first = content[i, 0] if content.ndim == 5 else content[i]
-                _save(to_uint8(first), outputs / "content" / name)
+                save_image(to_uint8(first), outputs / "content" / name)
     return len(files)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, help="a checkpoint other than the run's")
     parser.add_argument("--config", type=Path, help="a config.json other than the run's")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=_positive, default=16)
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     args = parser.parse_args(argv)
     try:
         n = translate_folder(
@@ -101,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
             config=args.config,
             device=args.device,
             batch_size=args.batch_size,
+            overwrite=args.overwrite,
         )
-    except ConfigError as err:
+    except (ConfigError, OSError) as err:
         print(f"translate.py: error: {err}", file=sys.stderr)
         return 2
     print(f"translated {n} images ({args.direction}) into {args.outputs}")

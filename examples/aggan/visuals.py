@@ -1,72 +1,68 @@
-"""Pictures of a run: sample grids and loss curves, drawn with Pillow alone."""
+"""Pictures of a run, drawn with matplotlib: sample grids, error figures, loss curves."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from torch import Tensor
+
+from attnguide.data import to_uint8
 
 from .model import AGGAN, foreground
 
-__all__ = ["heatmap", "loss_curves", "sample_grid", "to_uint8"]
+__all__ = ["error_figure", "image_table", "loss_curves", "sample_grid"]
 
 
-def _pil() -> Any:
-    try:
-        from PIL import Image, ImageDraw, ImageFont
-    except ImportError:
-        raise ImportError(
-            'the AGGAN example draws its pictures with Pillow: pip install "attnguide[examples]"'
-        ) from None
-    return Image, ImageDraw, ImageFont
+def _hwc(image: Tensor) -> Tensor:
+    """A (3, h, w) image in [-1, 1] as an (h, w, 3) uint8 array, for imshow."""
+    return to_uint8(image).permute(1, 2, 0).cpu().numpy()
 
 
-# Control points of a perceptually ordered dark-to-bright map (close to "inferno").
-_HEAT = torch.tensor(
-    [
-        [0.0, 0.0, 0.02],
-        [0.26, 0.04, 0.41],
-        [0.58, 0.15, 0.40],
-        [0.87, 0.32, 0.23],
-        [0.99, 0.65, 0.04],
-        [0.99, 1.0, 0.64],
-    ]
-)
+def image_table(
+    rows: Sequence[tuple[str, Sequence[Tensor]]],
+    headers: Sequence[str],
+    path: Path,
+    *,
+    title: str = "",
+    maps: Sequence[bool] = (),
+) -> None:
+    """Writes a table of images: one labelled row per entry, one column per header.
 
-
-def heatmap(mask: Tensor) -> Tensor:
-    """Colours a mask in [0, 1] from black (0) through purple and orange to yellow (1).
-
-    Shape:
-        - mask: ``(b 1 h w)``; output: ``(b 3 h w)`` in [0, 1].
+    Each cell is a (3, h, w) image in [-1, 1], or, in the columns where ``maps`` is
+    True, a (1, h, w) map in [0, 1] drawn with the "inferno" colour map (0 black, 1
+    pale yellow).
     """
-    m = mask.detach().float().clamp(0, 1)[:, 0]
-    pos = m * (len(_HEAT) - 1)
-    lo = pos.floor().long().clamp(max=len(_HEAT) - 2)
-    t = (pos - lo).unsqueeze(-1)
-    colours = _HEAT.to(m.device)
-    rgb = colours[lo] * (1 - t) + colours[lo + 1] * t
-    return rgb.permute(0, 3, 1, 2)
-
-
-def to_uint8(images: Tensor) -> Tensor:
-    """[-1, 1] images to uint8 [0, 255], rounded."""
-    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-
-
-def _label(draw: Any, xy: tuple[int, int], text: str, font: Any) -> None:
-    draw.text(xy, text, fill=(20, 20, 20), font=font)
+    n_rows, n_cols = len(rows), len(headers)
+    fig = Figure(figsize=(1.25 * n_cols + 0.6, 1.25 * n_rows + (0.5 if title else 0.25)), dpi=100)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    for i, (label, cells) in enumerate(rows):
+        for j, cell in enumerate(cells):
+            ax = axes[i][j]
+            if j < len(maps) and maps[j]:
+                ax.imshow(cell[0].float().cpu().numpy(), cmap="inferno", vmin=0.0, vmax=1.0)
+            else:
+                ax.imshow(_hwc(cell), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(headers[j], fontsize=9)
+        axes[i][0].set_ylabel(label, fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
 
 
 @torch.no_grad()
 def sample_grid(model: AGGAN, a: Tensor, b: Tensor, path: Path, *, title: str = "") -> None:
-    """Writes one PNG: for each A image and each B image a row of input | mask (heat map)
-    | content | output | reconstruction (without attention: input | output |
-    reconstruction).
+    """Writes one PNG: for each A image and each B image a row of input | mask | content
+    | output | reconstruction (without attention: input | output | reconstruction).
 
     Args:
         model: The networks (the generators are used in eval mode, then restored).
@@ -74,161 +70,69 @@ def sample_grid(model: AGGAN, a: Tensor, b: Tensor, path: Path, *, title: str = 
         path: Where to write the PNG.
         title: A line of text above the grid.
     """
-    Image, ImageDraw, ImageFont = _pil()
-    modes = [(n, m.training) for n, m in (("G_xy", model.G_xy), ("G_yx", model.G_yx))]
-    model.G_xy.eval()
-    model.G_yx.eval()
+    modes = [(m, m.training) for m in (model.G_xy, model.G_yx)]
+    for m, _ in modes:
+        m.eval()
     rows: list[tuple[str, list[Tensor]]] = []
     try:
-        for name, src, there, back in (
-            ("A->B", a, "AtoB", "BtoA"),
-            ("B->A", b, "BtoA", "AtoB"),
-        ):
-            if len(src) == 0:
-                continue
+        for name, src, there, back in (("A→B", a, "AtoB", "BtoA"), ("B→A", b, "BtoA", "AtoB")):
             image, mask, content = model.translate(src, there)
             rec = model.translate(image, back)[0]
-            cells = [to_uint8(src)]
-            if mask is not None:
-                cells.append((heatmap(foreground(mask)) * 255).round().to(torch.uint8))
-                first = content[:, 0] if content.ndim == 5 else content
-                cells.append(to_uint8(first))
-            cells += [to_uint8(image), to_uint8(rec)]
-            rows.append((name, cells))
+            for i in range(len(src)):
+                cells = [src[i]]
+                if mask is not None:
+                    first = content[i, 0] if content.ndim == 5 else content[i]
+                    cells += [foreground(mask[i : i + 1])[0], first]
+                rows.append((name, [*cells, image[i], rec[i]]))
     finally:
-        for (_, training), m in zip(modes, (model.G_xy, model.G_yx), strict=True):
+        for m, training in modes:
             m.train(training)
-
-    attention = model.attention
-    headers = (
-        ["input", "mask", "content", "output", "cycle"]
-        if attention
-        else ["input", "output", "cycle"]
-    )
-    h, w = a.shape[-2:] if len(a) else b.shape[-2:]
-    scale = max(1, 96 // max(h, w))
-    cell_h, cell_w = h * scale, w * scale
-    gap, left, top = 4, 44, 34 if title else 20
-    n_rows = sum(len(cells[0]) for _, cells in rows)
-    width = left + len(headers) * (cell_w + gap)
-    height = top + n_rows * (cell_h + gap) + gap * len(rows)
-    canvas = Image.new("RGB", (width, height), (255, 255, 255))
-    draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default()
-    if title:
-        _label(draw, (4, 2), title, font)
-    for j, header in enumerate(headers):
-        _label(draw, (left + j * (cell_w + gap) + 2, top - 14), header, font)
-    y = top
-    for name, cells in rows:
-        _label(draw, (2, y + cell_h // 2 - 6), name, font)
-        for i in range(len(cells[0])):
-            for j, column in enumerate(cells):
-                tile = column[i].permute(1, 2, 0).cpu().contiguous().numpy()
-                img = Image.fromarray(tile, "RGB").resize((cell_w, cell_h), Image.NEAREST)
-                canvas.paste(img, (left + j * (cell_w + gap), y))
-            y += cell_h + gap
-        y += gap
-    path.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(path)
+    if model.attention:
+        headers, maps = ["input", "mask", "content", "output", "cycle"], [False, True]
+    else:
+        headers, maps = ["input", "output", "cycle"], []
+    image_table(rows, headers, path, title=title, maps=maps)
 
 
-_COLOURS = [
-    (31, 119, 180),
-    (255, 127, 14),
-    (44, 160, 44),
-    (214, 39, 40),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (127, 127, 127),
-]
-
-
-def _smooth(values: Sequence[float], window: int) -> list[float]:
-    out, acc = [], 0.0
-    for i, v in enumerate(values):
-        acc += v
-        if i >= window:
-            acc -= values[i - window]
-        out.append(acc / min(i + 1, window))
-    return out
-
-
-def _nice(v: float) -> str:
-    if v == 0:
-        return "0"
-    if abs(v) >= 100 or abs(v) < 0.01:
-        return f"{v:.1e}"
-    return f"{v:.3g}"
-
-
-def _panel(
-    draw: Any,
-    font: Any,
-    box: tuple[int, int, int, int],
-    title: str,
-    steps: Sequence[float],
-    series: dict[str, Sequence[float]],
-    *,
-    log_y: bool = False,
+@torch.no_grad()
+def error_figure(
+    model: AGGAN, source: Tensor, target: Tensor, direction: str, path: Path, *, title: str = ""
 ) -> None:
-    x0, y0, x1, y1 = box
-    draw.text((x0 + 4, y0 + 2), title, fill=(0, 0, 0), font=font)
-    px0, py0, px1, py1 = x0 + 60, y0 + 20, x1 - 150, y1 - 24
-    draw.rectangle((px0, py0, px1, py1), outline=(80, 80, 80))
-    if not steps or not series:
-        return
+    """For each test image: input | mask | output | true counterpart | |output - truth|.
 
-    def tr(v: float) -> float:
-        return math.log10(max(v, 1e-12)) if log_y else v
-
-    all_v = [tr(v) for vs in series.values() for v in vs if math.isfinite(v)]
-    if not all_v:
-        return
-    lo, hi = min(all_v), max(all_v)
-    if hi - lo < 1e-12:
-        lo, hi = lo - 0.5, hi + 0.5
-    s0, s1 = min(steps), max(steps)
-    if s1 == s0:
-        s1 = s0 + 1
-
-    def xy(s: float, v: float) -> tuple[float, float]:
-        x = px0 + (s - s0) / (s1 - s0) * (px1 - px0)
-        y = py1 - (tr(v) - lo) / (hi - lo) * (py1 - py0)
-        return x, y
-
-    for k in range(5):
-        v = lo + (hi - lo) * k / 4
-        y = py1 - (py1 - py0) * k / 4
-        draw.line((px0 - 3, y, px1, y), fill=(225, 225, 225))
-        label = _nice(10**v if log_y else v)
-        draw.text((x0 + 2, y - 6), label, fill=(60, 60, 60), font=font)
-    for k in range(5):
-        s = s0 + (s1 - s0) * k / 4
-        x = px0 + (px1 - px0) * k / 4
-        draw.line((x, py1, x, py1 + 3), fill=(80, 80, 80))
-        draw.text((x - 10, py1 + 6), str(round(s)), fill=(60, 60, 60), font=font)
-    window = max(1, len(steps) // 40)
-    for i, (name, values) in enumerate(series.items()):
-        colour = _COLOURS[i % len(_COLOURS)]
-        pts = [xy(s, v) for s, v in zip(steps, _smooth(values, window), strict=True)]
-        if len(pts) > 1:
-            draw.line(pts, fill=colour, width=2)
-        else:
-            draw.ellipse((pts[0][0] - 2, pts[0][1] - 2, pts[0][0] + 2, pts[0][1] + 2), fill=colour)
-        ly = py0 + 4 + 14 * i
-        draw.line((px1 + 10, ly + 6, px1 + 30, ly + 6), fill=colour, width=3)
-        draw.text((px1 + 36, ly), name, fill=(0, 0, 0), font=font)
+    The error is the mean absolute difference over the channels, scaled so that a
+    difference of a quarter of the value range is white.
+    """
+    was = model.training
+    model.eval()
+    try:
+        image, mask, _ = model.translate(source, direction)
+    finally:
+        model.train(was)
+    error = ((image - target).abs().mean(dim=1, keepdim=True) / 0.5).clamp(0, 1)
+    rows = []
+    for i in range(len(source)):
+        cells = [source[i]]
+        if mask is not None:
+            cells.append(foreground(mask[i : i + 1])[0])
+        rows.append((direction, [*cells, image[i], target[i], error[i]]))
+    if mask is not None:
+        headers, maps = (
+            ["input", "mask", "output", "truth", "|output − truth|"],
+            [False, True, False, False, True],
+        )
+    else:
+        headers, maps = (
+            ["input", "output", "truth", "|output − truth|"],
+            [False, False, False, True],
+        )
+    image_table(rows, headers, path, title=title, maps=maps)
 
 
 def loss_curves(history: Sequence[dict[str, float]], path: Path) -> None:
-    """Draws the logged losses (one panel for the generators' weighted Eq. 9 terms, one
-    for the discriminators, one for the mean attention mask) into a PNG.
-    """
-    Image, ImageDraw, ImageFont = _pil()
-    panels: list[tuple[str, dict[str, list[float]], bool]] = []
-    steps = [float(r["step"]) for r in history]
+    """Draws the logged losses: the generators' weighted terms (log scale), the
+    discriminators' losses and, with attention, the mean mask, one panel each."""
+    steps = [r["step"] for r in history]
     keys = sorted({k for r in history for k in r})
 
     def series(prefix: str) -> dict[str, list[float]]:
@@ -238,17 +142,27 @@ def loss_curves(history: Sequence[dict[str, float]], path: Path) -> None:
             if k.startswith(prefix)
         }
 
-    panels.append(("generators: weighted terms of Eq. 9 (log scale)", series("G/"), True))
-    panels.append(("discriminators (halved)", series("D/"), False))
+    panels = [
+        ("generators: weighted terms", series("G/"), True),
+        ("discriminators", series("D/"), False),
+    ]
     if any(k.startswith("mask/") for k in keys):
         panels.append(("attention mask", series("mask/"), False))
-    width, panel_h = 900, 260
-    canvas = Image.new("RGB", (width, panel_h * len(panels)), (255, 255, 255))
-    draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default()
-    for i, (title, data, log_y) in enumerate(panels):
-        _panel(
-            draw, font, (0, i * panel_h, width, (i + 1) * panel_h), title, steps, data, log_y=log_y
-        )
+    fig = Figure(figsize=(8, 2.6 * len(panels)), dpi=100)
+    FigureCanvasAgg(fig)
+    for ax, (name, data, log) in zip(
+        fig.subplots(len(panels), 1, squeeze=False)[:, 0], panels, strict=True
+    ):
+        for label, values in data.items():
+            positive = [v if v > 0 else float("nan") for v in values] if log else values
+            ax.plot(steps, positive, label=label, linewidth=1.2)
+        if log and any(v > 0 for vs in data.values() for v in vs):
+            ax.set_yscale("log")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        if data:
+            ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(path)
+    fig.savefig(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import pytest
 from aggan.config import (
@@ -12,10 +13,10 @@ from aggan.config import (
     TrainConfig,
     config_diff,
     load_config,
+    resume_config,
     save_config,
     validate_config,
 )
-from aggan.engine import resume_config
 from aggan.train import build_parser, config_from_args
 
 
@@ -78,12 +79,21 @@ def test_command_line_overrides_preset_overrides_defaults(tmp_path) -> None:
     [
         ({"size": 30}, r"--size 30: .* multiple of 4 \(for example 28 or 32\)"),
         ({"size": 16}, r"--size 16: a discriminator with --d-layers 3 needs images of at least 24"),
-        ({"ngf": 0}, "--ngf must be at least 1, got 0"),
+        ({"ngf": 0}, r"--ngf must be in \[1, 1024\], got 0"),
         ({"decay_epochs": 9, "epochs": 4}, "--decay-epochs 9 is more than --epochs 4"),
-        ({"beta1": 1.5}, r"--beta1 must lie in \[0, 1\], got 1.5"),
+        ({"beta1": 1.5}, r"--beta1 must be below 1, got 1.5"),
+        ({"beta2": 1.0}, r"--beta2 must be below 1, got 1.0"),
+        ({"lr": math.inf}, r"--lr must be a finite number, got inf"),
+        ({"lr": 0.0}, r"--lr must be positive, got 0.0"),
+        ({"mask_bias": math.inf}, r"--mask-bias must be a finite number, got inf"),
+        ({"cycle_weight": math.nan}, r"--cycle-weight must be a finite number, got nan"),
+        ({"rate": 1.5}, r"--rate must be in \[0, 1\], got 1.5"),
+        ({"threads": 10000}, r"--threads 10000: this machine has \d+ cores"),
+        ({"workers": 1000}, r"--workers must be in \[0, 64\], got 1000"),
+        ({"n_samples": -1}, r"--n-samples must be in \[0, 64\], got -1"),
         ({"attention_generator": False, "masks": 2}, "--masks 2 needs attention-guided"),
         ({"d_head": "avg"}, "--d-head must be one of"),
-        ({"save_every": -1}, "--save-every must be 0 or more, got -1"),
+        ({"save_every": -1}, "--save-every must be at least 0, got -1"),
         # What a hand-edited config.json can hold: refused by name, before anything runs.
         ({"size": "64"}, r"--size must be an integer, got '64' \(str\)"),
         ({"epochs": 2.5}, r"--epochs must be an integer, got 2.5 \(float\)"),
@@ -106,10 +116,10 @@ def test_config_diff_lists_changed_fields() -> None:
 
 
 def test_resume_accepts_how_it_runs_but_not_what_it_computes(tmp_path) -> None:
-    save_config(dataclasses.replace(TrainConfig(), ngf=4), tmp_path / "config.json")
-    cfg = resume_config(tmp_path, {"max_steps": 9, "threads": 1})
+    saved = dataclasses.replace(TrainConfig(), ngf=4)
+    cfg = resume_config(saved, {"max_steps": 9, "threads": 1}, tmp_path)
     assert (cfg.max_steps, cfg.threads, cfg.ngf, cfg.out) == (9, 1, 4, str(tmp_path))
     with pytest.raises(ConfigError, match=r"ngf \(run: 4, given: 8\), seed \(run: 0, given: 3\)"):
-        resume_config(tmp_path, {"ngf": 8, "seed": 3, "max_steps": 2})
+        resume_config(saved, {"ngf": 8, "seed": 3, "max_steps": 2}, tmp_path)
     with pytest.raises(ConfigError, match=r"no config\.json there"):
-        resume_config(tmp_path / "elsewhere", {})
+        parse("--resume", str(tmp_path / "elsewhere"))

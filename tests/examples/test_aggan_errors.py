@@ -240,3 +240,169 @@ def test_translate_bad_folders(trained: Path, tmp_path: Path, capsys) -> None:
         capsys,
         f"{tmp_path / 'no-run'} is not a run folder",
     )
+
+
+def usage_error(script, argv: list[str], capsys, message: str) -> None:
+    """argparse refuses the value itself: exit status 2 and the option named."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        script.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+
+
+def test_numbers_out_of_range_are_refused(
+    trained: Path, faces: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "o"
+    args = [str(trained), str(faces / "testA"), str(out)]
+    usage_error(
+        translate_script,
+        [*args, "--batch-size", "-1"],
+        capsys,
+        "--batch-size: must be at least 1, got -1",
+    )
+    usage_error(
+        translate_script,
+        [*args, "--batch-size", "0"],
+        capsys,
+        "--batch-size: must be at least 1, got 0",
+    )
+    assert not out.exists()
+    usage_error(
+        evaluate_script, [str(trained), "--limit", "-1"], capsys, "--limit: must be 0 (all)"
+    )
+    for flag in ("--lr", "--mask-bias", "--cycle-weight"):
+        for value in ("inf", "nan", "1e999"):
+            usage_error(train_script, [flag, value], capsys, f"{flag}: must be a finite number")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--threads", "10000"], "--threads 10000: this machine has"),
+        (["--beta2", "1"], "--beta2 must be below 1, got 1.0"),
+        (["--lr", "0"], "--lr must be positive, got 0.0"),
+        (["--workers", "-1"], "--workers must be in [0, 64], got -1"),
+    ],
+)
+def test_nothing_is_written_before_the_config_is_valid(
+    faces: Path, tmp_path: Path, capsys, flags: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    fails(
+        train_script, [*TINY, "--data-root", str(faces), "--out", str(out), *flags], capsys, message
+    )
+    assert not out.exists()
+
+
+def test_a_config_file_with_a_non_finite_number(tmp_path: Path, capsys) -> None:
+    (tmp_path / "c.json").write_text('{"lr": 1e999}')
+    out = tmp_path / "out"
+    fails(
+        train_script,
+        ["--config", str(tmp_path / "c.json"), "--out", str(out)],
+        capsys,
+        "--lr must be a finite number, got inf",
+    )
+    (tmp_path / "c.json").write_text('{"lr": Infinity}')
+    fails(
+        train_script, ["--config", str(tmp_path / "c.json")], capsys, "is not valid JSON: Infinity"
+    )
+    assert not out.exists()
+
+
+def test_translate_never_loses_an_output(
+    trained: Path, faces: Path, tmp_path: Path, capsys
+) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(faces / "testA" / "00000.png", inputs / "x.png")
+    from PIL import Image
+
+    with Image.open(faces / "testA" / "00001.png") as im:
+        im.save(inputs / "x.jpg")
+    out = tmp_path / "out"
+    fails(
+        translate_script,
+        [str(trained), str(inputs), str(out)],
+        capsys,
+        f"{inputs / 'x.jpg'} and {inputs / 'x.png'} would both be written as x.png",
+    )
+    assert not out.exists()
+    (inputs / "x.jpg").rename(inputs / "y.jpg")
+    assert translate_script.main([str(trained), str(inputs), str(out)]) == 0
+    before = digest(out)
+    assert sorted(before) == [f"{k}/{n}.png" for k in ("content", "images", "masks") for n in "xy"]
+    fails(translate_script, [str(trained), str(inputs), str(out)], capsys, "exist already, e.g.")
+    assert digest(out) == before
+    assert translate_script.main([str(trained), str(inputs), str(out), "--overwrite"]) == 0
+
+
+def test_a_crafted_pickle_in_a_run_folder_is_never_executed(
+    trained: Path, tmp_path: Path, capsys
+) -> None:
+    import os
+
+    import torch
+
+    run = tmp_path / "received"
+    shutil.copytree(trained, run)
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.mkdir, (str(marker),))
+
+    # What attnguide 0.1 loaded with torch.load(weights_only=False).
+    for f in (run / "checkpoint").iterdir():
+        f.unlink()
+    torch.save({"format": 1, "config": Payload()}, run / "checkpoint" / "state.pt")
+    for script, argv in (
+        (evaluate_script, [str(run)]),
+        (translate_script, [str(run), str(tmp_path), str(tmp_path / "o")]),
+        (train_script, ["--resume", str(run)]),
+    ):
+        fails(
+            script,
+            argv,
+            capsys,
+            "the pickle that attnguide 0.1 wrote, which this version never loads",
+        )
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda c: (c / "attnguide-checkpoint.json").write_text("{"), "is not valid JSON"),
+        (
+            lambda c: (c / "G_xy.safetensors").write_bytes(b"12345678"),
+            "is not a valid safetensors file",
+        ),
+        (lambda c: (c / "state.safetensors").unlink(), "'state.safetensors' is missing"),
+    ],
+)
+def test_a_damaged_checkpoint_is_one_line(
+    trained: Path, tmp_path: Path, capsys, damage, message
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    damage(run / "checkpoint")
+    for script, argv in ((evaluate_script, [str(run)]), (train_script, ["--resume", str(run)])):
+        err = fails(script, argv, capsys, message)
+        assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_checkpoint_missing_an_entry_is_named(trained: Path, tmp_path: Path, capsys) -> None:
+    import json
+
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    manifest = run / "checkpoint" / "attnguide-checkpoint.json"
+    data = json.loads(manifest.read_text())
+    data["names"].remove("progress")
+    del data["values"]["progress"]
+    manifest.write_text(json.dumps(data))
+    fails(train_script, ["--resume", str(run)], capsys, "lacks 'progress'")

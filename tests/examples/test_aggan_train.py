@@ -12,9 +12,7 @@ from aggan import evaluate as evaluate_script
 from aggan import train as train_script
 from aggan import translate as translate_script
 from aggan.config import load_config
-from aggan.data import EpochPlan
 from aggan.model import build_model
-from aggan.visuals import heatmap
 from aggan_testutils import TINY
 from PIL import Image
 
@@ -60,7 +58,7 @@ def test_run_folder_holds_everything(run_dir: Path, faces: Path) -> None:
         # two rows (A->B, B->A) of five 96-pixel cells
         assert img.width > 5 * 96 and img.height > 2 * 96
     with Image.open(run_dir / "losses.png") as img:
-        assert img.size == (900, 3 * 260)
+        assert img.width >= 600 and img.height >= 3 * 200  # three panels
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["outcome"] == "done" and metrics["steps"] == 12
@@ -151,27 +149,24 @@ def test_multiple_masks(faces: Path, tmp_path: Path) -> None:
     assert 0 <= row["mask_iou"] <= 1 and 0 < row["mask_mean"] < 1
 
 
-def test_epoch_plan_is_sharded_reproducible_and_resumable() -> None:
-    plans = [EpochPlan(7, 5, batch_size=2, seed=3, rank=r, world=2) for r in range(2)]
-    batches = [p.batches(epoch=1) for p in plans]
-    assert [len(b) for b in batches] == [len(p) for p in plans] == [2, 2]
-    firsts = [k[0] for b in batches for batch in b for k in batch]
-    assert len(firsts) == 8 and set(firsts) == set(range(7))  # padded to 8, covers all
-    assert plans[0].batches(epoch=1) == batches[0]
-    assert plans[0].batches(epoch=1, start=1) == batches[0][1:]
-    assert plans[0].batches(epoch=2) != batches[0]
-    keys = [k for b in batches for batch in b for k in batch]
-    assert all(0 <= b < 5 for _, b, _, _ in keys)
-    flipless = EpochPlan(7, 5, batch_size=1, seed=3, flip=False).batches(0)
-    assert not any(fa or fb for batch in flipless for _, _, fa, fb in batch)
+def test_a_training_pair_decodes_two_images(
+    faces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import attnguide.data.folder as folder
 
+    decoded: list[str] = []
+    real = folder.load_rgb
 
-def test_heatmap_runs_from_black_to_pale_yellow() -> None:
-    rgb = heatmap(torch.tensor([0.0, 0.5, 1.0]).view(1, 1, 1, 3))
-    assert rgb.shape == (1, 3, 1, 3)
-    assert torch.allclose(rgb[0, :, 0, 0], torch.tensor([0.0, 0.0, 0.02]))
-    assert torch.allclose(rgb[0, :, 0, 2], torch.tensor([0.99, 1.0, 0.64]))
-    assert rgb[0, :, 0, 1].sum() > rgb[0, :, 0, 0].sum()
+    def counting(path):
+        decoded.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(folder, "load_rgb", counting)
+    argv = ["--data-root", str(faces), "--out", str(tmp_path / "r"), "--max-steps", "3"]
+    assert train([*argv, "--no-evaluate", "--n-samples", "0", "--batch-size", "2"]) == 0
+    # Three steps of two pairs: one A and one B image decoded per pair, nothing twice.
+    assert len(decoded) == 3 * 2 * 2
+    assert sum("trainA" in p for p in decoded) == sum("trainB" in p for p in decoded) == 6
 
 
 @pytest.mark.cuda

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -7,7 +8,6 @@ import stat
 import subprocess
 import sys
 import textwrap
-import json
 from pathlib import Path
 
 import pytest
@@ -342,7 +342,7 @@ def test_a_symlink_to_a_checkpoint_is_followed(tmp_path: Path) -> None:
     assert load_checkpoint(real)["epoch"] == 2 and load_checkpoint(link)["epoch"] == 2
     dangling = tmp_path / "dangling"
     dangling.symlink_to(tmp_path / "nowhere")
-    with pytest.raises(FileNotFoundError, match="dangling' is a symbolic link to .*nowhere"):
+    with pytest.raises(FileNotFoundError, match=r"dangling' is a symbolic link to .*nowhere"):
         save_checkpoint(dangling, {"epoch": 1})
 
 
@@ -360,7 +360,7 @@ def test_a_pickle_in_the_folder_is_never_unpickled(tmp_path: Path) -> None:
             return (os.mkdir, (str(marker),))
 
     torch.save({"format": 1, "config": Payload()}, old / "state.pt")
-    with pytest.raises(ValueError, match="holds a state.pt, the pickle that attnguide 0.1 wrote"):
+    with pytest.raises(ValueError, match=r"holds a state.pt, the pickle that attnguide 0.1 wrote"):
         load_checkpoint(old)
     assert not marker.exists()
 
@@ -406,15 +406,15 @@ def test_links_out_of_the_folder_and_fifos_are_refused(tmp_path: Path) -> None:
     outside = tmp_path / "outside.safetensors"
     (path / "net.safetensors").rename(outside)
     (path / "net.safetensors").symlink_to(outside)
-    with pytest.raises(ValueError, match="module 'net' 'net.safetensors' is a link to .*outside"):
+    with pytest.raises(ValueError, match=r"module 'net' 'net.safetensors' is a link to .*outside"):
         load_checkpoint(path)
     (path / "net.safetensors").unlink()
     os.mkfifo(path / "net.safetensors")  # a FIFO must not block the load
-    with pytest.raises(ValueError, match="'net.safetensors' is not a regular file"):
+    with pytest.raises(ValueError, match=r"'net.safetensors' is not a regular file"):
         load_checkpoint(path)
     (path / "net.safetensors").unlink()
     (path / "net.safetensors").mkdir()
-    with pytest.raises(ValueError, match="'net.safetensors' is not a regular file"):
+    with pytest.raises(ValueError, match=r"'net.safetensors' is not a regular file"):
         load_checkpoint(path)
 
 

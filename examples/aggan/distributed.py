@@ -1,0 +1,139 @@
+"""Devices and DistributedDataParallel: where this process runs and how processes agree.
+
+``torchrun --nproc_per_node=N train.py`` sets ``RANK``, ``WORLD_SIZE`` and
+``LOCAL_RANK``; this module joins the process group they describe (NCCL on GPUs, gloo
+on the CPU). Without them the run is one process and every call here is a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+
+from .config import ConfigError
+
+__all__ = ["Distributed", "resolve_device", "setup_distributed"]
+
+
+@dataclass
+class Distributed:
+    """Where this process stands in a (possibly one-process) run."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.enabled:
+            dist.barrier()
+
+    def any(self, flag: bool, device: torch.device) -> bool:
+        """Whether ``flag`` is set on any process (all must call it)."""
+        if not self.enabled:
+            return flag
+        t = torch.tensor([int(flag)], device=device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item())
+
+    def gather(self, obj: Any) -> list[Any] | None:
+        """Every process's ``obj``, indexed by rank, on rank 0 (None elsewhere).
+
+        Objects travel pickled between the processes of this run (never from disk).
+        """
+        if not self.enabled:
+            return [obj]
+        out: list[Any] | None = [None] * self.world if self.main else None
+        dist.gather_object(obj, out, dst=0)
+        return out
+
+    def same_weights(self, module: nn.Module) -> bool:
+        """Whether every process holds bit-identical parameters (True without DDP)."""
+        if not self.enabled:
+            return True
+        flat = torch.cat([p.detach().reshape(-1).float() for p in module.parameters()])
+        reference = flat.clone()
+        dist.broadcast(reference, src=0)
+        same = torch.tensor([int(torch.equal(reference, flat))], device=flat.device)
+        dist.all_reduce(same, op=dist.ReduceOp.MIN)
+        return bool(same.item())
+
+    def wrap(self, module: nn.Module, device: torch.device) -> nn.Module:
+        """``module`` as DistributedDataParallel when there are several processes."""
+        if not self.enabled:
+            return module
+        ids = [device.index] if device.type == "cuda" else None
+        return nn.parallel.DistributedDataParallel(module, device_ids=ids)
+
+
+def resolve_device(name: str, amp: str = "none", local_rank: int = 0) -> torch.device:
+    """The device ``name`` names ("auto": CUDA when available), checked.
+
+    Raises:
+        ConfigError: CUDA is asked for but absent, or ``--amp bf16`` without CUDA.
+    """
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"--device {name!r} is not a device (try cpu, cuda, cuda:1)") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {name}: CUDA is not available on this machine")
+        if device.index is None:
+            device = torch.device("cuda", local_rank)
+        elif device.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"--device {name}: this machine has {torch.cuda.device_count()} CUDA devices"
+            )
+    elif device.type != "cpu":
+        raise ConfigError(f"--device {name!r}: only cpu and cuda devices are supported")
+    if amp == "bf16" and device.type != "cuda":
+        raise ConfigError(
+            f"--amp bf16 needs a CUDA device, but this run is on {device.type}; drop --amp "
+            "(CPU runs train in float32) or run on a GPU"
+        )
+    return device
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"the environment variable {name}={raw!r} is not an integer") from None
+
+
+def setup_distributed(device_name: str, amp: str) -> tuple[Distributed, torch.device]:
+    """Joins the process group torchrun set up, if any, and picks this rank's device."""
+    d = Distributed(
+        rank=_env_int("RANK", 0),
+        world=_env_int("WORLD_SIZE", 1),
+        local_rank=_env_int("LOCAL_RANK", 0),
+    )
+    device = resolve_device(device_name, amp, d.local_rank)
+    if d.enabled and not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+            dist.init_process_group("nccl", device_id=device)
+        else:
+            dist.init_process_group("gloo")
+    return d, device
+
+
+def to_cpu(state: dict[str, Any]) -> dict[str, Any]:
+    """A state dict's top-level tensors moved to the CPU (for gathering)."""
+    return {k: v.cpu() if isinstance(v, Tensor) else v for k, v in state.items()}
