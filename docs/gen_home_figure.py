@@ -8,7 +8,7 @@ with the run's own configuration, translates the first ``--rows`` held-out test 
 and draws one row per face: the input, the attention mask (black: copied from the
 input, yellow: painted by the generator) and the output. The test faces are read from
 the run's data set; the built-in synthetic faces are rendered first if they are absent.
-Needs the ``examples`` extra (Pillow).
+Needs the ``examples`` extra (Pillow, matplotlib).
 """
 
 from __future__ import annotations
@@ -25,14 +25,12 @@ EXAMPLES = HERE.parent / "examples"
 if str(EXAMPLES) not in sys.path:
     sys.path.insert(0, str(EXAMPLES))
 
+from aggan.checkpointing import load_trained  # noqa: E402
 from aggan.config import ConfigError, TrainConfig  # noqa: E402
-from aggan.data import check_layout, default_data_root, list_images  # noqa: E402
-from aggan.engine import load_trained  # noqa: E402
-from aggan.evaluation import load_image  # noqa: E402
+from aggan.data import check_layout, default_data_root  # noqa: E402
 from aggan.model import foreground  # noqa: E402
-from aggan.visuals import heatmap  # noqa: E402
 
-from attnguide.data import make_synthetic_faces  # noqa: E402
+from attnguide.data import list_images, make_synthetic_faces, read_image  # noqa: E402
 
 LABELS = ("input", "attention mask", "output")
 
@@ -54,9 +52,17 @@ def columns(run: Path, data_root: Path | None, rows: int, device: str) -> list[T
     if not cfg.attention_generator:
         raise ConfigError(f"{run} trained plain generators: there is no mask to draw")
     files = list_images(test_root(cfg, data_root) / "testA")[:rows]
-    x = torch.stack([load_image(p, cfg.size) for p in files]).to(target)
+    x = torch.stack([read_image(p, size=cfg.size) for p in files]).to(target)
     image, mask, _ = model.translate(x, "AtoB")
-    return [(x.cpu() + 1) / 2, heatmap(foreground(mask).cpu()), (image.cpu() + 1) / 2]
+    return [(x.cpu() + 1) / 2, inferno(foreground(mask).cpu()), (image.cpu() + 1) / 2]
+
+
+def inferno(mask: Tensor) -> Tensor:
+    """(b, 1, h, w) masks in [0, 1] as (b, 3, h, w) colours of matplotlib's "inferno"."""
+    from matplotlib import colormaps
+
+    rgba = colormaps["inferno"](mask[:, 0].clamp(0, 1).numpy())
+    return torch.from_numpy(rgba[..., :3]).float().permute(0, 3, 1, 2)
 
 
 def draw(tiles: list[Tensor], out: Path, *, scale: int) -> None:
