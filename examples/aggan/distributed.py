@@ -70,6 +70,17 @@ class Distributed:
         dist.all_reduce(same, op=dist.ReduceOp.MIN)
         return bool(same.item())
 
+    def close(self) -> None:
+        """Leaves the process group once every process is done (all must call it).
+
+        Without it a process that finishes first tears the group down while the others
+        still use it, which can abort them ("terminate called without an active
+        exception").
+        """
+        if self.enabled and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+
     def wrap(self, module: nn.Module, device: torch.device) -> nn.Module:
         """``module`` as DistributedDataParallel when there are several processes."""
         if not self.enabled:

@@ -113,6 +113,14 @@ def run(cfg: TrainConfig, resume: Path | None = None, *, quiet: bool = False) ->
     check_tensorboard(cfg)
     folder = RunFolder.choose(cfg, resume)
     dist, device = setup_distributed(cfg.device, cfg.amp)
+    status = _train(cfg, resume, folder, dist, device, started, quiet)
+    # Not on an error: a barrier there would wait for processes that never arrive.
+    dist.close()
+    return status
+
+
+def _train(cfg, resume, folder, dist, device, started, quiet) -> int:
+    """The body of :func:`run` once the process group is set up."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     root = prepare_data_root(cfg, build=dist.main)
