@@ -88,9 +88,12 @@ class MaskConditionedDiscriminator(nn.Module):
         check_int(_FN, "mask_channels", mask_channels, minimum=1)
         self.discriminator = discriminator
         self.mask_channels = mask_channels
+        # One frame per forward in progress: the mask to add, and whether it was added.
+        self._frames: list[dict[str, Any]] = []
+        self._resolved = False
         if layer is not None:
             conv = resolve_conv(_FN, discriminator, layer)
-            self._layer, self._resolved = layer, True
+            self._layer = layer
         else:
             convs = conv_layers(discriminator)
             if not convs:
@@ -100,7 +103,6 @@ class MaskConditionedDiscriminator(nn.Module):
                 )
             # Provisional: the first forward confirms it in execution order.
             self._layer, conv = convs[0]
-            self._resolved = False
         self.mask_conv = Sibling(
             ConvGeometry.of(conv),
             mask_channels,
@@ -109,6 +111,44 @@ class MaskConditionedDiscriminator(nn.Module):
             device=conv.weight.device,
             dtype=conv.weight.dtype,
         )
+        if layer is not None:
+            self._resolve()
+
+    def _resolve(self) -> None:
+        """Makes ``self._layer`` the layer for good and hooks it, once.
+
+        The hook stays for the wrapper's lifetime and is a no-op outside the wrapper's
+        own forward; torch.compile traces hooks that exist before it runs, which hooks
+        added inside each forward are not (they break the graph).
+        """
+        self._resolved = True
+        self.discriminator.get_submodule(self._layer).register_forward_hook(
+            self._on_layer, prepend=True, with_kwargs=True
+        )
+
+    def _on_layer(self, module: nn.Module, args: Any, kwargs: Any, out: Tensor) -> Tensor | None:
+        # A replica's layer (nn.DataParallel shares hook dictionaries) is not ours.
+        if not self._frames or module is not self.discriminator.get_submodule(self._layer):
+            return None
+        return self._add_mask(self._frames[-1], self._layer, args, kwargs, out)
+
+    def _add_mask(
+        self, frame: dict[str, Any], name: str, args: Any, kwargs: Any, out: Tensor
+    ) -> Tensor | None:
+        """The layer's output plus the mask conv's, at the layer's first call of a forward."""
+        if frame["done"]:
+            return None
+        frame["done"] = True
+        x, mask = layer_input(args, kwargs), frame["mask"]
+        if x.shape[-2:] != mask.shape[-2:]:
+            raise ValueError(
+                f"{_FWD}(): layer {name!r} receives an input of spatial size "
+                f"{tuple(x.shape[-2:])} but the mask has {tuple(mask.shape[-2:])}; "
+                "the mask is added at a convolution fed at the image's resolution. "
+                "Pass layer= naming one; a discriminator that pads, crops or pools "
+                "the image before every convolution cannot take the mask"
+            )
+        return out + self.mask_conv(mask, output_size=(out.shape[-2], out.shape[-1]))
 
     @torch.no_grad()
     def reset_mask_parameters(self) -> None:
@@ -149,24 +189,33 @@ class MaskConditionedDiscriminator(nn.Module):
         check_shape(_FWD, "image", image, "b c h w", sizes)
         check_shape(_FWD, "mask", mask, f"b {self.mask_channels} h w", sizes)
         check_same_dtype_device(_FWD, image=image, mask=mask)
-        done: list[str] = []
+        frame: dict[str, Any] = {"mask": mask, "done": False}
+        if self._resolved and not getattr(self, "_is_replica", False):
+            self._frames.append(frame)
+            try:
+                result = self.discriminator(image, *args, **kwargs)
+            finally:
+                self._frames.pop()
+        else:
+            result = self._tapped_call(frame, image, args, kwargs)
+        if not frame["done"]:
+            raise ValueError(
+                f"{_FWD}(): layer {self._layer!r} did not run during the discriminator's "
+                "forward; pass layer= naming the convolution that first sees the image"
+            )
+        return result
+
+    def _tapped_call(self, frame: dict[str, Any], image: Tensor, args: Any, kwargs: Any) -> Any:
+        """The discriminator's output through hooks added for this call only: before the
+        layer is resolved, and in nn.DataParallel replicas (whose layers are copies the
+        lasting hook does not serve)."""
 
         def add_mask(name: str, _m: nn.Module, a: Any, kw: Any, out: Tensor) -> Tensor | None:
-            if done:
+            if frame["done"]:
                 return None
-            done.append(name)
             if not self._resolved:
                 self._adopt(name)
-            x = layer_input(a, kw)
-            if x.shape[-2:] != mask.shape[-2:]:
-                raise ValueError(
-                    f"{_FWD}(): layer {name!r} receives an input of spatial size "
-                    f"{tuple(x.shape[-2:])} but the mask has {tuple(mask.shape[-2:])}; "
-                    "the mask is added at a convolution fed at the image's resolution. "
-                    "Pass layer= naming one; a discriminator that pads, crops or pools "
-                    "the image before every convolution cannot take the mask"
-                )
-            return out + self.mask_conv(mask, output_size=(out.shape[-2], out.shape[-1]))
+            return self._add_mask(frame, name, a, kw, out)
 
         layers = (
             {self._layer: self.discriminator.get_submodule(self._layer)}
@@ -174,13 +223,7 @@ class MaskConditionedDiscriminator(nn.Module):
             else dict(conv_layers(self.discriminator))
         )
         with tap(layers, add_mask):
-            result = self.discriminator(image, *args, **kwargs)
-        if not done:
-            raise ValueError(
-                f"{_FWD}(): layer {self._layer!r} did not run during the discriminator's "
-                "forward; pass layer= naming the convolution that first sees the image"
-            )
-        return result
+            return self.discriminator(image, *args, **kwargs)
 
     def _adopt(self, name: str) -> None:
         """Makes ``name`` the layer for good, if the mask conv built at init can serve it."""
@@ -198,4 +241,4 @@ class MaskConditionedDiscriminator(nn.Module):
                     "MaskConditionedDiscriminator so the mask conv is built for it"
                 )
             self._layer = name
-        self._resolved = True
+        self._resolve()

@@ -206,9 +206,13 @@ class AttentionHead(nn.Module):
         self.mask_bias = float(mask_bias)
         self._source = source
         self._output = output
+        # One list per forward in progress, filled by the hook on the resolved layer.
+        self._frames: list[list[tuple[Tensor, torch.Size]]] = []
+        self._resolved = False
         if layer is not None:
             conv = resolve_conv(_FN, generator, layer)
-            self._layer, self._resolved = layer, True
+            self._layer = layer
+            self._resolve()
         else:
             convs = conv_layers(generator)
             if not convs:
@@ -221,7 +225,6 @@ class AttentionHead(nn.Module):
             # ends with as many channels as it starts with.
             image_like = [c for c in convs if c[1].out_channels == convs[0][1].in_channels]
             self._layer, conv = (image_like or convs)[-1]
-            self._resolved = False
         self._build_mask_conv(conv)
         if example_inputs is not None:
             self._trace_at_construction(tuple(example_inputs))
@@ -254,7 +257,24 @@ class AttentionHead(nn.Module):
             # Nothing can hold the mask conv yet, so rebuild it for the traced layer.
             self._layer = name
             self._build_mask_conv(self.generator.get_submodule(name))
+        self._resolve()
+
+    def _resolve(self) -> None:
+        """Makes ``self._layer`` the layer for good and hooks it, once.
+
+        The hook stays for the head's lifetime and is a no-op outside the head's own
+        forward; torch.compile traces hooks that exist before it runs, which hooks
+        added inside each forward are not (they break the graph).
+        """
         self._resolved = True
+        self.generator.get_submodule(self._layer).register_forward_hook(
+            self._on_layer, prepend=True, with_kwargs=True
+        )
+
+    def _on_layer(self, module: nn.Module, args: Any, kwargs: Any, output: Tensor) -> None:
+        # A replica's layer (nn.DataParallel shares hook dictionaries) is not ours.
+        if self._frames and module is self.generator.get_submodule(self._layer):
+            self._frames[-1].append((layer_input(args, kwargs), output.shape))
 
     @torch.no_grad()
     def reset_mask_parameters(self) -> None:
@@ -303,18 +323,16 @@ class AttentionHead(nn.Module):
                 source differ in shape.
         """
         source = self._source_of(args, kwargs, _FWD)
-        calls: list[tuple[str, Tensor, torch.Size]] = []
-
-        def record(name: str, _m: nn.Module, a: Any, kw: Any, out: Tensor) -> None:
-            calls.append((name, layer_input(a, kw), out.shape))
-
-        layers = (
-            {self._layer: self.generator.get_submodule(self._layer)}
-            if self._resolved
-            else dict(conv_layers(self.generator))
-        )
-        with tap(layers, record):
-            raw = self.generator(*args, **kwargs)
+        if self._resolved and not getattr(self, "_is_replica", False):
+            frame: list[tuple[Tensor, torch.Size]] = []
+            self._frames.append(frame)
+            try:
+                raw = self.generator(*args, **kwargs)
+            finally:
+                self._frames.pop()
+            calls = [(self._layer, features, shape) for features, shape in frame]
+        else:
+            raw, calls = self._traced_call(args, kwargs)
         content = self._content_of(raw, _FWD)
         self._check_source(content, source, raw, _FWD)
         name, features, out_shape = self._pick(calls, content, _FWD)
@@ -337,6 +355,26 @@ class AttentionHead(nn.Module):
         # masks suffices; with k=2 this equals the single-mask TV.
         tv = ops.total_variation(masks[:, :-1])
         return AttentionOutput(image, masks, contents, tv)
+
+    def _traced_call(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[Any, list[tuple[str, Tensor, torch.Size]]]:
+        """The generator's output and its convolution calls, through hooks added for this
+        call only: before the layer is resolved, and in nn.DataParallel replicas (whose
+        layers are copies the lasting hook does not serve)."""
+        calls: list[tuple[str, Tensor, torch.Size]] = []
+
+        def record(name: str, _m: nn.Module, a: Any, kw: Any, out: Tensor) -> None:
+            calls.append((name, layer_input(a, kw), out.shape))
+
+        layers = (
+            {self._layer: self.generator.get_submodule(self._layer)}
+            if self._resolved
+            else dict(conv_layers(self.generator))
+        )
+        with tap(layers, record):
+            raw = self.generator(*args, **kwargs)
+        return raw, calls
 
     def _source_of(self, args: tuple[Any, ...], kwargs: dict[str, Any], fn: str) -> Tensor:
         if self._source is not None:
@@ -453,7 +491,7 @@ class AttentionHead(nn.Module):
                     "is built for the right layer"
                 )
             self._layer = name
-        self._resolved = True
+        self._resolve()
 
     def _check_source(self, content: Tensor, source: Tensor, raw: Any, fn: str) -> None:
         if content.shape != source.shape:

@@ -369,16 +369,38 @@ def test_example_inputs_trace_in_eval_mode_without_side_effects() -> None:
     assert star(x, labels).image.shape == x.shape
 
 
-def test_no_hooks_or_attributes_are_left_on_the_generator() -> None:
+def test_one_lasting_hook_on_the_layer_and_nothing_else_on_the_generator() -> None:
     generator = ResnetGenerator()
     state = {m: set(vars(m)) for m in generator.modules()}
     G = AttentionHead(generator, example_inputs=images(1))
     G(images(2))
     with pytest.raises(RuntimeError, match="channels"):
-        G(images(2, c=4))  # fails inside the generator, while the hooks are registered
+        G(images(2, c=4))  # fails inside the generator, while a frame is open
+    assert G._frames == []  # every forward's frame is closed, even on error
+    layer = generator.get_submodule(G._layer)
     for m in generator.modules():
         assert set(vars(m)) == state[m]
-        assert not m._forward_hooks and not m._forward_pre_hooks
+        assert not m._forward_pre_hooks
+        assert len(m._forward_hooks) == (1 if m is layer else 0)
+    # Outside the head's forward the hook does nothing: the generator runs as before.
+    x = images(2, seed=5)
+    out = generator(x)
+    hooks = dict(layer._forward_hooks)
+    layer._forward_hooks.clear()
+    try:
+        assert torch.equal(out, generator(x))
+    finally:
+        layer._forward_hooks.update(hooks)
+
+
+def test_deep_copies_keep_working_on_their_own_generator() -> None:
+    G = AttentionHead(ResnetGenerator(ngf=8, n_blocks=1), example_inputs=images(1))
+    twin = copy.deepcopy(G)
+    with torch.no_grad():
+        twin.mask_conv.bias.fill_(-30.0)  # the copy keeps its source everywhere
+    x = images(2, seed=2)
+    assert torch.equal(twin(x).image, x)
+    assert not torch.equal(G(x).image, x)
 
 
 # -- source and output ----------------------------------------------------------------
