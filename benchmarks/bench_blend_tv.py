@@ -8,7 +8,8 @@ peak memory the call allocates beyond what existed before it.
 
 Providers: ``eager`` (the PyTorch reference: ``blend`` then ``total_variation``),
 ``compiled`` (``torch.compile`` of that reference, static shapes, one compilation per
-configuration) and ``attnguide`` (the Triton kernels). Modes: ``fwd``, ``bwd`` (the
+configuration) and ``attnguide`` (the public ``blend_tv`` with the backend set to
+``triton`` for the run, so the Triton kernels). Modes: ``fwd``, ``bwd`` (the
 backward of a retained forward) and ``fwd+bwd``; all three inputs require gradients.
 
 On CUDA: medians from ``triton.testing.do_bench`` (L2 flushed before each run) over
@@ -37,8 +38,7 @@ from pathlib import Path
 
 import torch
 
-from attnguide.ops import blend, total_variation
-from attnguide.ops.blend_tv import _blend_tv_triton
+from attnguide.ops import blend, blend_tv, total_variation, use_backend
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -179,7 +179,8 @@ def provider_fn(name: str) -> Callable:
     if name == "compiled":
         torch._dynamo.reset()  # a fresh cache per configuration: no recompile limit
         return torch.compile(reference, fullgraph=True, dynamic=False)
-    return _blend_tv_triton
+    # run() sets the backend to triton: the kernels or an error, never the reference.
+    return blend_tv
 
 
 def run(
@@ -190,6 +191,19 @@ def run(
     modes: Sequence[str],
     providers: Sequence[str],
     channels: int = 3,
+) -> dict:
+    with use_backend("triton"):
+        return _run(device, batches, sizes, dtypes, modes, providers, channels)
+
+
+def _run(
+    device: torch.device,
+    batches: Sequence[int],
+    sizes: Sequence[int],
+    dtypes: Sequence[str],
+    modes: Sequence[str],
+    providers: Sequence[str],
+    channels: int,
 ) -> dict:
     timer = time_cuda if device.type == "cuda" else time_cpu
     copy_gbps = copy_bandwidth_gbps(device)

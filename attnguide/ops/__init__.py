@@ -4,9 +4,17 @@
 Nothing here knows of modules or training; the adapters and losses build on these.
 """
 
-from attnguide.ops._backend import get_backend
+from attnguide.ops._backend import get_backend, set_backend, use_backend
 from attnguide.ops.blend import blend, multi_blend
 from attnguide.ops.blend_tv import blend_tv
 from attnguide.ops.total_variation import total_variation
 
-__all__ = ["blend", "blend_tv", "get_backend", "multi_blend", "total_variation"]
+__all__ = [
+    "blend",
+    "blend_tv",
+    "get_backend",
+    "multi_blend",
+    "set_backend",
+    "total_variation",
+    "use_backend",
+]

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import attnguide
-from attnguide.ops import _backend, blend, blend_tv, get_backend, total_variation
+from attnguide.ops import _backend, blend, blend_tv, get_backend, total_variation, use_backend
 from attnguide.ops.blend_tv import _blend_tv_triton
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,17 +34,6 @@ HAS_TRITON = not _backend._TRITON_MISSING
 
 needs_triton = pytest.mark.skipif(not HAS_TRITON, reason="triton is not installed")
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
-
-
-@pytest.fixture
-def interpret() -> None:
-    """Needs the Triton kernels to run on CPU tensors, through triton's interpreter."""
-    if not HAS_TRITON:
-        pytest.skip("triton is not installed")
-    if not _backend.interpreter_enabled():
-        if torch.cuda.is_available():
-            pytest.skip("triton compiles for the GPU in this process; the CUDA tests run instead")
-        pytest.fail("triton was imported before tests/conftest.py set TRITON_INTERPRET=1")
 
 
 def _inputs(shape, seed: int, dtype=torch.float32, *, ties: bool = False, device="cpu"):
@@ -123,12 +112,10 @@ def test_golden_values_and_gradients(device: torch.device) -> None:
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
-def test_reference_equals_blend_and_total_variation(
-    dtype: torch.dtype, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(_backend, "_BACKEND", "torch")
+def test_reference_equals_blend_and_total_variation(dtype: torch.dtype) -> None:
     mask, content, source = _inputs((2, 3, 6, 5), 0, dtype)
-    image, tv = blend_tv(mask, content, source)
+    with use_backend("torch"):
+        image, tv = blend_tv(mask, content, source)
     assert image.shape == (2, 3, 6, 5) and tv.shape == (2,)
     assert torch.equal(image, blend(mask, content, source))
     assert torch.equal(tv, total_variation(mask))
@@ -232,23 +219,25 @@ def test_default_backend_is_auto_and_exported() -> None:
     assert "blend_tv" in attnguide.ops.__all__ and "get_backend" in attnguide.ops.__all__
 
 
-def test_auto_and_torch_run_the_reference_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_and_torch_run_the_reference_on_cpu() -> None:
     mask, content, source = (t.requires_grad_() for t in _inputs((1, 3, 4, 4), 0))
     for setting in ("auto", "torch"):
-        monkeypatch.setattr(_backend, "_BACKEND", setting)
-        image, _ = blend_tv(mask, content, source)
+        with use_backend(setting):
+            image, _ = blend_tv(mask, content, source)
         assert FORWARD_OP not in type(image.grad_fn).__name__
 
 
 @needs_triton
 def test_triton_backend_on_cpu_needs_the_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_backend, "_BACKEND", "triton")
     monkeypatch.setattr(_backend, "interpreter_enabled", lambda: False)
-    with pytest.raises(
-        RuntimeError,
-        match=r"blend_tv\(\): ATTNGUIDE_BACKEND=triton but the inputs are CPU tensors and "
-        r"triton is not interpreting kernels; .* when TRITON_INTERPRET=1 is set before triton "
-        r"is first imported",
+    with (
+        use_backend("triton"),
+        pytest.raises(
+            RuntimeError,
+            match=r"blend_tv\(\): set_backend\('triton'\) but the inputs are CPU tensors and "
+            r"triton is not interpreting kernels; .* when TRITON_INTERPRET=1 is set before "
+            r"triton is first imported; or select the 'auto' \(or 'torch'\) backend",
+        ),
     ):
         blend_tv(*_inputs((1, 3, 4, 4), 0))
     with pytest.raises(RuntimeError, match=r"the Triton kernels were requested but the inputs"):
@@ -256,18 +245,20 @@ def test_triton_backend_on_cpu_needs_the_interpreter(monkeypatch: pytest.MonkeyP
 
 
 @pytest.mark.usefixtures("interpret")
-def test_triton_backend_runs_the_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_backend, "_BACKEND", "triton")
+def test_triton_backend_runs_the_kernels() -> None:
     mask, content, source = (t.requires_grad_() for t in _inputs((1, 3, 4, 4), 0))
-    image, _ = blend_tv(mask, content, source)
+    with use_backend("triton"):
+        image, _ = blend_tv(mask, content, source)
     assert FORWARD_OP in type(image.grad_fn).__name__
 
 
 @needs_triton
-def test_triton_backend_rejects_other_devices(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_backend, "_BACKEND", "triton")
+def test_triton_backend_rejects_other_devices() -> None:
     meta = [t.to("meta") for t in _inputs((1, 3, 4, 4), 0)]
-    with pytest.raises(RuntimeError, match=r"ATTNGUIDE_BACKEND=triton but the inputs are on meta"):
+    with (
+        use_backend("triton"),
+        pytest.raises(RuntimeError, match=r"set_backend\('triton'\) but the inputs are on meta"),
+    ):
         blend_tv(*meta)
 
 
