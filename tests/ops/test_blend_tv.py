@@ -3,13 +3,21 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
+from _fused import (
+    BLOCK_TRITON,
+    HAS_TRITON,
+    ROOT,
+    assert_matches,
+    cuda,
+    needs_triton,
+    python,
+    run_fused,
+    to_channels_last,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,23 +25,10 @@ import attnguide
 from attnguide.ops import _backend, blend, blend_tv, get_backend, total_variation, use_backend
 from attnguide.ops.blend_tv import _blend_tv_triton
 
-ROOT = Path(__file__).resolve().parents[2]
 SHAPES = [(3, 3, 37, 53), (2, 1, 5, 7), (1, 4, 1, 9)]
-# (rtol, atol) of each dtype's results against the float64 reference of the same inputs.
-TOLERANCES = {
-    torch.float64: (1e-12, 1e-12),
-    torch.float32: (1e-5, 1e-5),
-    torch.float16: (2e-3, 2e-3),
-    torch.bfloat16: (1.6e-2, 1.6e-2),
-}
 FORWARD_OP = "attnguide_blend_tv_forward"
 
 shapes = st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 9), st.integers(1, 9))
-
-HAS_TRITON = not _backend._TRITON_MISSING
-
-needs_triton = pytest.mark.skipif(not HAS_TRITON, reason="triton is not installed")
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
 
 
 def _inputs(shape, seed: int, dtype=torch.float32, *, ties: bool = False, device="cpu"):
@@ -57,39 +52,13 @@ def _cotangents(shape, seed: int, dtype, device="cpu"):
     return grad_image.to(device=device, dtype=dtype), grad_tv.to(device=device, dtype=dtype)
 
 
-def _run(fn, inputs, cotangents, needs=(True, True, True)):
-    """fn's outputs and the gradients of <outputs, cotangents> (None where not needed)."""
-    leaves = [t.detach().clone().requires_grad_(n) for t, n in zip(inputs, needs, strict=True)]
-    image, tv = fn(*leaves)
-    wanted = [t for t in leaves if t.requires_grad]
-    # tv depends on the mask alone: without a mask gradient it is not differentiable.
-    used = [i for i, out in enumerate((image, tv)) if out.requires_grad]
-    grads = iter(
-        torch.autograd.grad([(image, tv)[i] for i in used], wanted, [cotangents[i] for i in used])
-    )
-    return image, tv, [next(grads) if t.requires_grad else None for t in leaves]
-
-
 def _reference64(inputs, cotangents, needs=(True, True, True)):
     def reference(mask, content, source):
         return blend(mask, content, source), total_variation(mask)
 
-    return _run(reference, [t.double() for t in inputs], [t.double() for t in cotangents], needs)
-
-
-def _assert_matches(actual, expected, dtype) -> None:
-    rtol, atol = TOLERANCES[dtype]
-    image, tv, grads = actual
-    ref_image, ref_tv, ref_grads = expected
-    assert image.dtype == dtype and tv.dtype == dtype
-    torch.testing.assert_close(image.double(), ref_image, rtol=rtol, atol=atol)
-    torch.testing.assert_close(tv.double(), ref_tv, rtol=rtol, atol=atol)
-    for name, grad, ref in zip(("mask", "content", "source"), grads, ref_grads, strict=True):
-        if ref is None:
-            assert grad is None, name
-            continue
-        assert grad.dtype == dtype, name
-        torch.testing.assert_close(grad.double(), ref, rtol=rtol, atol=atol, msg=name)
+    return run_fused(
+        reference, [t.double() for t in inputs], [t.double() for t in cotangents], needs
+    )
 
 
 # --- the public function on its default backend (the reference on the CPU) ----------
@@ -203,8 +172,8 @@ def test_compile_parity_of_the_reference() -> None:
     inputs, cotangents = _inputs((2, 3, 5, 7), 0), _cotangents((2, 3, 5, 7), 0, torch.float32)
     torch._dynamo.reset()
     compiled = torch.compile(blend_tv, fullgraph=True)
-    image, tv, grads = _run(compiled, inputs, cotangents)
-    ref_image, ref_tv, ref_grads = _run(blend_tv, inputs, cotangents)
+    image, tv, grads = run_fused(compiled, inputs, cotangents)
+    ref_image, ref_tv, ref_grads = run_fused(blend_tv, inputs, cotangents)
     torch.testing.assert_close(image, ref_image)
     torch.testing.assert_close(tv, ref_tv)
     for grad, ref in zip(grads, ref_grads, strict=True):
@@ -262,31 +231,6 @@ def test_triton_backend_rejects_other_devices() -> None:
         blend_tv(*meta)
 
 
-def _python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTNGUIDE_", "TRITON_"))}
-    full_env.update(env)
-    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), full_env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-# Makes "import triton" fail as it does where triton is not installed.
-BLOCK_TRITON = """
-import sys
-class _NoTriton:
-    def find_spec(self, name, path=None, target=None):
-        if name == "triton" or name.startswith("triton."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-sys.meta_path.insert(0, _NoTriton())
-"""
-
-
 def test_import_and_auto_work_without_triton() -> None:
     code = (
         BLOCK_TRITON
@@ -300,7 +244,7 @@ image, tv = blend_tv(torch.zeros(1, 1, 2, 2), torch.ones(1, 3, 2, 2), torch.ones
 assert tv.tolist() == [0.0]
 """
     )
-    result = _python(code, {})
+    result = python(code, {})
     assert result.returncode == 0, result.stderr
 
 
@@ -314,7 +258,7 @@ from attnguide.ops import blend_tv
 blend_tv(torch.zeros(1, 1, 2, 2), torch.ones(1, 3, 2, 2), torch.ones(1, 3, 2, 2))
 """
     )
-    result = _python(code, {"ATTNGUIDE_BACKEND": "triton", "TRITON_INTERPRET": "1"})
+    result = python(code, {"ATTNGUIDE_BACKEND": "triton", "TRITON_INTERPRET": "1"})
     assert result.returncode != 0
     assert (
         "RuntimeError: blend_tv(): ATTNGUIDE_BACKEND=triton but triton cannot be imported "
@@ -324,7 +268,7 @@ blend_tv(torch.zeros(1, 1, 2, 2), torch.ones(1, 3, 2, 2), torch.ones(1, 3, 2, 2)
 
 
 def test_unknown_backend_fails_at_import() -> None:
-    result = _python("import attnguide", {"ATTNGUIDE_BACKEND": "cuda"})
+    result = python("import attnguide", {"ATTNGUIDE_BACKEND": "cuda"})
     assert result.returncode != 0
     assert (
         "ValueError: ATTNGUIDE_BACKEND must be one of ('auto', 'torch', 'triton') (or unset, "
@@ -350,7 +294,7 @@ reference = blend(mask, content, source).sum() + total_variation(mask).sum()
 torch.testing.assert_close(mask.grad, torch.autograd.grad(reference, mask)[0])
 print("ok")
 """
-    result = _python(code, {"ATTNGUIDE_BACKEND": "TRITON", "TRITON_INTERPRET": "1"})
+    result = python(code, {"ATTNGUIDE_BACKEND": "TRITON", "TRITON_INTERPRET": "1"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
@@ -365,8 +309,8 @@ print("ok")
 )
 def test_kernels_match_float64_reference(shape, dtype) -> None:
     inputs, cotangents = _inputs(shape, 1, dtype), _cotangents(shape, 1, dtype)
-    _assert_matches(
-        _run(_blend_tv_triton, inputs, cotangents), _reference64(inputs, cotangents), dtype
+    assert_matches(
+        run_fused(_blend_tv_triton, inputs, cotangents), _reference64(inputs, cotangents), dtype
     )
 
 
@@ -376,11 +320,11 @@ def test_kernels_tie_subgradient_is_zero(dtype) -> None:
     shape = (3, 2, 37, 53)
     inputs, cotangents = _inputs(shape, 2, dtype, ties=True), _cotangents(shape, 2, dtype)
     expected = _reference64(inputs, cotangents)
-    _assert_matches(_run(_blend_tv_triton, inputs, cotangents), expected, dtype)
+    assert_matches(run_fused(_blend_tv_triton, inputs, cotangents), expected, dtype)
     # With only the TV's gradient flowing, ties are decided exactly: integer results.
     zero_image = torch.zeros_like(cotangents[0])
     ones_tv = torch.ones_like(cotangents[1])
-    _, _, grads = _run(_blend_tv_triton, inputs, (zero_image, ones_tv))
+    _, _, grads = run_fused(_blend_tv_triton, inputs, (zero_image, ones_tv))
     _, _, ref_grads = _reference64(inputs, (zero_image, ones_tv))
     assert torch.equal(grads[0].double(), ref_grads[0])
     assert bool((ref_grads[0] == 0).any())
@@ -409,10 +353,6 @@ def test_kernels_golden_values() -> None:
     assert torch.equal(source.grad, 1 - mask.detach())
 
 
-def _channels_last(t: torch.Tensor) -> torch.Tensor:
-    return t.contiguous(memory_format=torch.channels_last)
-
-
 @pytest.mark.usefixtures("interpret")
 @pytest.mark.parametrize(
     "layout",
@@ -424,11 +364,11 @@ def test_kernels_memory_formats(layout) -> None:
     grad_image, grad_tv = _cotangents(shape, 3, torch.float32)
     expected_channels_last = False
     if layout == "channels_last":
-        mask, content, source = map(_channels_last, (mask, content, source))
-        grad_image = _channels_last(grad_image)
+        mask, content, source = map(to_channels_last, (mask, content, source))
+        grad_image = to_channels_last(grad_image)
         expected_channels_last = True
     elif layout == "mixed":
-        content, grad_image = _channels_last(content), _channels_last(grad_image)
+        content, grad_image = to_channels_last(content), to_channels_last(grad_image)
         expected_channels_last = True
     elif layout == "strided":
         # Every other column of wider tensors, and a channel slice: no dense layout.
@@ -440,11 +380,11 @@ def test_kernels_memory_formats(layout) -> None:
     else:
         grad_image = torch.randn(3, 53, 37, 3).permute(0, 3, 2, 1)
     inputs, cotangents = (mask, content, source), (grad_image, grad_tv)
-    actual = _run(_blend_tv_triton, inputs, cotangents)
+    actual = run_fused(_blend_tv_triton, inputs, cotangents)
     assert actual[0].is_contiguous(
         memory_format=torch.channels_last if expected_channels_last else torch.contiguous_format
     )
-    _assert_matches(actual, _reference64(inputs, cotangents), torch.float32)
+    assert_matches(actual, _reference64(inputs, cotangents), torch.float32)
 
 
 @pytest.mark.usefixtures("interpret")
@@ -456,8 +396,8 @@ def test_kernels_memory_formats(layout) -> None:
 def test_kernels_compute_only_the_gradients_needed(needs) -> None:
     shape = (2, 3, 5, 7)
     inputs, cotangents = _inputs(shape, 4), _cotangents(shape, 4, torch.float32)
-    _assert_matches(
-        _run(_blend_tv_triton, inputs, cotangents, needs),
+    assert_matches(
+        run_fused(_blend_tv_triton, inputs, cotangents, needs),
         _reference64(inputs, cotangents, needs),
         torch.float32,
     )
@@ -482,8 +422,8 @@ def test_kernels_with_one_output_used() -> None:
 @pytest.mark.parametrize("shape", [(0, 3, 4, 5), (2, 3, 0, 5), (2, 1, 1, 1)])
 def test_kernels_degenerate_sizes(shape) -> None:
     inputs, cotangents = _inputs(shape, 6), _cotangents(shape, 6, torch.float32)
-    _assert_matches(
-        _run(_blend_tv_triton, inputs, cotangents),
+    assert_matches(
+        run_fused(_blend_tv_triton, inputs, cotangents),
         _reference64(inputs, cotangents),
         torch.float32,
     )
@@ -507,8 +447,8 @@ def test_kernels_compile_parity() -> None:
     inputs, cotangents = _inputs(shape, 7), _cotangents(shape, 7, torch.float32)
     torch._dynamo.reset()
     compiled = torch.compile(_blend_tv_triton, backend="aot_eager", fullgraph=True)
-    actual = _run(compiled, inputs, cotangents)
-    expected = _run(_blend_tv_triton, inputs, cotangents)
+    actual = run_fused(compiled, inputs, cotangents)
+    expected = run_fused(_blend_tv_triton, inputs, cotangents)
     for a, e in zip(actual[:2] + tuple(actual[2]), expected[:2] + tuple(expected[2]), strict=True):
         assert torch.equal(a, e)
 
@@ -560,9 +500,9 @@ def test_cuda_kernels_match_float64_reference(shape, dtype, channels_last) -> No
     inputs = _inputs(shape, 8, dtype, device="cuda")
     cotangents = _cotangents(shape, 8, dtype, device="cuda")
     if channels_last:
-        inputs = tuple(map(_channels_last, inputs))
-    _assert_matches(
-        _run(_blend_tv_triton, inputs, cotangents), _reference64(inputs, cotangents), dtype
+        inputs = tuple(map(to_channels_last, inputs))
+    assert_matches(
+        run_fused(_blend_tv_triton, inputs, cotangents), _reference64(inputs, cotangents), dtype
     )
 
 
@@ -573,8 +513,8 @@ def test_cuda_ties_and_auto_backend() -> None:
     shape = (3, 2, 37, 53)
     inputs = _inputs(shape, 9, ties=True, device="cuda")
     cotangents = _cotangents(shape, 9, torch.float32, device="cuda")
-    actual = _run(blend_tv, inputs, cotangents)
-    _assert_matches(actual, _reference64(inputs, cotangents), torch.float32)
+    actual = run_fused(blend_tv, inputs, cotangents)
+    assert_matches(actual, _reference64(inputs, cotangents), torch.float32)
     if get_backend() == "auto":
         image, _ = blend_tv(*(t.requires_grad_() for t in inputs))
         assert FORWARD_OP in type(image.grad_fn).__name__
@@ -589,8 +529,8 @@ def test_cuda_compile_parity() -> None:
     cotangents = _cotangents(shape, 10, torch.float32, device="cuda")
     torch._dynamo.reset()
     compiled = torch.compile(_blend_tv_triton, fullgraph=True)
-    actual = _run(compiled, inputs, cotangents)
-    _assert_matches(actual, _reference64(inputs, cotangents), torch.float32)
+    actual = run_fused(compiled, inputs, cotangents)
+    assert_matches(actual, _reference64(inputs, cotangents), torch.float32)
 
 
 @cuda
