@@ -74,7 +74,8 @@ def _blend_tv(case: dict, launches: list) -> None:
 
     fwd, bwd = _kernels(k)
     b, c, h, w = case["shape"]
-    dtype, cl = getattr(torch, case["dtype"]), case["channels_last"]
+    dtype, cl = getattr(torch, case["dtype"]), case["image_last"]
+    assert case["contents_last"] == cl, "blend_tv's content and source share one layout"
     mask = _tensor((b, 1, h, w), dtype)
     if case["direction"] == "fwd":
         kernel = _Recorder(fwd, launches)
@@ -86,8 +87,31 @@ def _blend_tv(case: dict, launches: list) -> None:
         k._backward(big[0], grad_tv, mask, big[1], big[2], *case["needs"], kernel)
 
 
+def _multi_blend_tv(case: dict, launches: list) -> None:
+    from attnguide.ops import _triton_multi_blend_tv as k
+
+    fwd, bwd = _kernels(k)
+    b, n, c, h, w = case["shape"]
+    dtype, cl = getattr(torch, case["dtype"]), case["image_last"]
+    masks = _tensor((b, n + 1, h, w), dtype)
+    if case["contents_last"]:
+        # Per-mask channels-last contents: (b, n, h, w, c) in memory.
+        contents = torch.empty((b, n, h, w, c), dtype=dtype).permute(0, 1, 4, 2, 3)
+    else:
+        contents = _tensor((b, n, c, h, w), dtype)
+    source = _tensor((b, c, h, w), dtype, cl)
+    if case["direction"] == "fwd":
+        k._forward(masks, contents, source, _Recorder(fwd, launches))
+    else:
+        grad_image, grad_tv = _tensor((b, c, h, w), dtype, cl), _tensor((b,), dtype)
+        k._backward(
+            grad_image, grad_tv, masks, contents, source, *case["needs"], _Recorder(bwd, launches)
+        )
+
+
 OPS: dict[str, Callable[[dict, list], None]] = {
     "blend_tv": _blend_tv,
+    "multi_blend_tv": _multi_blend_tv,
 }
 
 # ld.global / st.global with any qualifiers, then an optional vector width and the type.
@@ -128,6 +152,7 @@ def _compile(jit, args: tuple, kwargs: dict, target) -> dict:
     return {
         "kernel": jit.fn.__name__,
         "block": kwargs["BLOCK"],
+        "block_c": kwargs.get("BLOCK_C", 1),
         "num_warps": kwargs["num_warps"],
         "divisible_by_16": divisible,
         "accesses": memory_accesses(compiled.asm["ptx"]),

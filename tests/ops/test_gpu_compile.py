@@ -1,25 +1,29 @@
 """The Triton kernels compile for real NVIDIA GPUs and vectorise, checked without a GPU.
 
 The other kernel tests run in triton's interpreter, which accepts code the compiler
-refuses and says nothing about the instructions a GPU would run. Here each kernel is
-launched by its real launcher (which picks BLOCK and num_warps for the GPU's SM count),
-specialised by triton's own launch-time binder (so ``tt.divisibility = 16`` marks the
-pointers and the ints divisible by 16, as on a real launch) and compiled to PTX and a
-cubin for sm_80 (A100) and sm_90 (H100, H200). On the NCHW path, where ``h*w`` is a
-multiple of 16, every unit-stride tile (mask, content, source, gradients) must be read
+refuses and says nothing about the instructions a GPU would run. Here each kernel
+(``blend_tv`` and ``multi_blend_tv``, forward and backward) is launched by its real
+launcher (which picks BLOCK and num_warps for the GPU's SM count), specialised by
+triton's own launch-time binder (so ``tt.divisibility = 16`` marks the pointers and
+the ints divisible by 16, as on a real launch) and compiled to PTX and a cubin for
+sm_80 (A100) and sm_90 (H100, H200). On the NCHW path, where ``h*w`` is a multiple of
+16, every unit-stride stream (mask planes, content, source, gradients) must be read
 and written with 128-bit vector instructions: ``ld.global.v4.b32`` /
 ``st.global.v4.b32`` for float32, float16 and bfloat16 alike (8 elements of 2 bytes
 are packed into four 32-bit lanes), ``.v2.b64`` for float64. Neighbour loads at
-``offs + 1`` are scalar (``ld.global.b32``, ``ld.global.b16``), and channels-last
-content, strided by C, is read with scalar loads too; only its mask planes vectorise.
+``offs -+ 1`` stay scalar (``ld.global.b32``, ``ld.global.b16``), as does
+channels-last image data, whose pixels are C elements apart; its mask planes still
+vectorise. Where ``h*w`` is not a multiple of 16 nothing may vectorise.
 
 The compiles run in one fresh interpreter (``_gpu_compile.py``) with an empty triton
-cache, ~0.1-0.2 s each on a CI core. Every combination (2 targets x 3 dtypes x 2
-layouts x 3 launch configurations x (1 forward + 7 backward variants)) would be 288
-compiles, ~45 s; CASES below is a representative subset that still covers both
-targets, every dtype and layout, each launch configuration the launcher picks for the
-benchmark sweep, the backward variants for partial gradients, and one size that is not
-a multiple of 16.
+cache: 0.1-0.5 s each on a CI core (backward and channels-last the slowest), ~15 s for
+the 52 cases below including ~3 s of start-up. Every combination (2 targets x 3 dtypes
+x 2 layouts x 3 launch configurations x (1 forward + 7 backward variants), per op,
+and the mixed layouts of multi_blend_tv) would be ~700 compiles, some 3 minutes; CASES
+is a representative subset: both targets for the main paths (float32 and bfloat16,
+NCHW), channels-last and the mixed layout, float16 and float64, the backward variants
+for partial gradients, a size that is not a multiple of 16 and one channel on sm_90,
+and each launch configuration the launchers pick for the benchmark sweep.
 """
 
 from __future__ import annotations
@@ -41,21 +45,35 @@ HELPER = Path(__file__).with_name("_gpu_compile.py")
 # (compute capability, SM count) of the GPU each target stands for: the launcher
 # sizes tiles by SM count, so each target is compiled with the tiles it would get.
 GPUS = {"sm80": (80, 108), "sm90": (90, 132)}
-DTYPES = ("float32", "bfloat16", "float16")
 ITEMSIZE = {"float32": 4, "bfloat16": 2, "float16": 2, "float64": 8}
 ALL = (True, True, True)
+# Memory formats: contents (content for blend_tv) and the image-sized tensors
+# (source, image, their gradients) both NCHW, both channels-last, or (multi_blend_tv,
+# as an AttentionHead on channels-last images gives it) NCHW contents and a
+# channels-last source.
+LAYOUTS = {"nchw": (False, False), "cl": (True, True), "mixed": (False, True)}
 # B=16 at 256x256 gets 1024-pixel tiles on both GPUs; B=4 gets 512 on an A100 and
-# 256 on an H100: every (BLOCK, num_warps) the launcher uses.
-LARGE, SMALL, ODD = (16, 3, 256, 256), (4, 3, 256, 256), (2, 3, 37, 53)
+# 256 on an H100: every (BLOCK, num_warps) the launchers use. "odd" is not a multiple of
+# 16 anywhere. multi_blend_tv: k=10 masks (9 contents) of C=3 channels, or C=1.
+SHAPES = {
+    "blend_tv": {"large": (16, 3, 256, 256), "small": (4, 3, 256, 256), "odd": (2, 3, 37, 53)},
+    "multi_blend_tv": {
+        "large": (16, 9, 3, 256, 256),
+        "small": (4, 9, 3, 256, 256),
+        "odd": (2, 9, 3, 37, 53),
+        "gray": (16, 2, 1, 256, 256),
+    },
+}
 LAUNCH_CONFIGS = {(256, 1), (512, 2), (1024, 4)}
 
 
-def _case(op, direction, gpu, dtype, channels_last, shape, needs=ALL) -> dict:
+def _case(op, direction, gpu, dtype, layout="nchw", size="large", needs=ALL) -> dict:
     arch, sms = GPUS[gpu]
-    layout = "cl" if channels_last else "nchw"
+    shape = SHAPES[op][size]
     name = f"{op}-{direction}-{gpu}-{dtype}-{layout}-{'x'.join(map(str, shape))}"
     if direction == "bwd" and needs != ALL:
         name += "-needs" + "".join("mcs"[i] for i, n in enumerate(needs) if n)
+    contents_last, image_last = LAYOUTS[layout]
     return {
         "id": name,
         "op": op,
@@ -63,7 +81,8 @@ def _case(op, direction, gpu, dtype, channels_last, shape, needs=ALL) -> dict:
         "arch": arch,
         "sms": sms,
         "dtype": dtype,
-        "channels_last": channels_last,
+        "contents_last": contents_last,
+        "image_last": image_last,
         "shape": list(shape),
         "needs": list(needs),
     }
@@ -71,46 +90,75 @@ def _case(op, direction, gpu, dtype, channels_last, shape, needs=ALL) -> dict:
 
 def _cases() -> list[dict]:
     cases = []
-    for op in ("blend_tv",):
+    both = ("fwd", "bwd")
+    for op in SHAPES:
+        # Both targets, the two dtypes training uses: the kernels' main paths. The
+        # targets share everything up to the lowering to PTX, so channels-last (which
+        # differs from NCHW before that) is compiled for one of them.
         for gpu in GPUS:
-            for dtype in DTYPES:
-                for channels_last in (False, True):
-                    for direction in ("fwd", "bwd"):
-                        cases.append(_case(op, direction, gpu, dtype, channels_last, LARGE))
-            for direction in ("fwd", "bwd"):
-                cases.append(_case(op, direction, gpu, "float32", False, SMALL))
+            for dtype in ("float32", "bfloat16"):
+                layouts = ("nchw", "cl") if gpu == "sm90" else ("nchw",)
+                cases += [_case(op, d, gpu, dtype, layout) for layout in layouts for d in both]
+            cases += [_case(op, d, gpu, "float32", size="small") for d in both]
+        # On one target: the other dtypes, partial gradients, a size with no alignment.
+        cases += [_case(op, d, "sm90", dtype) for d in both for dtype in ("float16", "float64")]
+        cases += [_case(op, d, "sm90", "float32", size="odd") for d in both]
         for needs in [(False, True, True), (True, False, False)]:
-            cases.append(_case(op, "bwd", "sm90", "float32", False, LARGE, needs))
-        for direction in ("fwd", "bwd"):
-            cases.append(_case(op, direction, "sm90", "float64", False, LARGE))
-            cases.append(_case(op, direction, "sm90", "float32", False, ODD))
+            cases.append(_case(op, "bwd", "sm90", "float32", needs=needs))
+    cases += [_case("multi_blend_tv", d, "sm90", "float32", "mixed") for d in both]
+    cases += [_case("multi_blend_tv", d, "sm90", "bfloat16", size="gray") for d in both]
     return cases
 
 
 CASES = {case["id"]: case for case in _cases()}
 
 
-def _streams(case: dict) -> tuple[int, int]:
-    """(reads, writes) of unit-stride, tile-aligned streams in the kernel's code.
+def _streams(case: dict) -> tuple[list[str], list[str]]:
+    """The kinds of the tile-wide streams a kernel reads and writes.
 
-    Mask planes always are, and so are the mask's upper and lower neighbours
-    (``offs -+ W``) when W is a multiple of 16; image-sized tensors only in NCHW
-    (channels-last pixels are C elements apart). The left and right neighbours
-    (``offs -+ 1``) never are. The kernels keep one copy of the channel loop's body,
-    so each stream is counted once whatever C is.
+    ``plane``: a mask plane at the tile's pixels (always unit-stride); ``row``: a mask
+    plane one row up or down (``offs -+ W``, aligned when W is); ``image``: a source-
+    sized tensor, ``contents``: a contents-sized one (unit-stride when NCHW, pixels
+    ``C`` apart when channels-last). The left and right neighbours (``offs -+ 1``) and
+    the per-sample scalars are not listed: they are never aligned.
     """
-    big = 0 if case["channels_last"] else 1
-    rows = 1 if case["shape"][-1] % 16 == 0 else 0
-    if case["direction"] == "fwd":
-        # mask and its lower neighbour, content, source in; image out (the TV partial
-        # is one scalar).
-        return 1 + rows + 2 * big, big
     need_mask, need_content, need_source = case["needs"]
-    # mask and grad_image; for the mask's gradient also the mask's upper and lower
-    # neighbours, content and source. Out: the gradients asked for.
-    reads = 1 + big + ((2 * rows + 2 * big) if need_mask else 0)
-    writes = int(need_mask) + big * (int(need_content) + int(need_source))
+    # blend_tv reads its mask once, multi_blend_tv the background and each foreground
+    # mask; its contents are a contents stream, blend_tv's content is not.
+    masks = ["plane"] if case["op"] == "blend_tv" else ["plane", "plane"]
+    contents = "image" if case["op"] == "blend_tv" else "contents"
+    if case["direction"] == "fwd":
+        return [*masks, "row", "image", contents], ["image"]
+    reads = ["plane", "image"]
+    if case["op"] == "multi_blend_tv" and need_source:
+        reads.append("plane")  # the background's value serves the source gradient alone
+    writes = []
+    if need_mask:
+        reads += ["row", "row", "image", contents]
+        writes += masks
+    if need_content:
+        writes.append(contents)
+    if need_source:
+        writes.append("image")
     return reads, writes
+
+
+def _vectors(case: dict, result: dict, streams: list[str]) -> int:
+    """128-bit accesses the streams take when every aligned one is vectorised."""
+    w = case["shape"][-1]
+    aligned = {
+        "plane": True,
+        "row": w % 16 == 0,
+        "image": not case["image_last"],
+        "contents": not case["contents_last"],
+    }
+    # Each thread owns BLOCK / (32 * num_warps) pixels of every row of a tile.
+    share = result["block"] // (32 * result["num_warps"]) * ITEMSIZE[case["dtype"]]
+    per_row = share // 16
+    # multi_blend_tv's image and contents tiles have BLOCK_C rows (channels), each
+    # vectorised on its own; blend_tv loops over channels with one row.
+    rows = {"plane": 1, "row": 1, "image": result["block_c"], "contents": result["block_c"]}
+    return sum(per_row * rows[kind] for kind in streams if aligned[kind])
 
 
 def _width(form: str) -> int:
@@ -164,20 +212,24 @@ def test_kernel_compiles_for_the_gpu(compiled: dict[str, dict], case_id: str) ->
         assert loads == stores == 0, accesses
         return
     assert {"W", "HW"} <= set(result["divisible_by_16"]), result["divisible_by_16"]
-    # Each thread owns BLOCK / (32 * num_warps) pixels of a tile; the launcher sizes
-    # tiles so that they fill at least one 128-bit vector, whatever the dtype.
+    # The launchers size tiles so that each thread's pixels of a row fill at least one
+    # 128-bit vector, whatever the dtype.
     share = result["block"] // (32 * result["num_warps"]) * ITEMSIZE[case["dtype"]]
-    assert share >= 16, f"{share} bytes per thread and stream: too few for a 128-bit access"
-    per_thread = share // 16
+    assert share >= 16, f"{share} bytes per thread and row: too few for a 128-bit access"
     reads, writes = _streams(case)
-    assert loads >= per_thread * reads, (per_thread, reads, accesses)
-    assert stores >= per_thread * writes, (per_thread, writes, accesses)
+    assert loads >= _vectors(case, result, reads), (reads, accesses)
+    assert stores >= _vectors(case, result, writes), (writes, accesses)
 
 
-def test_cases_cover_every_launch_configuration(compiled: dict[str, dict]) -> None:
-    # Shapes chosen for the launch configurations they get: if the launcher's choice
+@pytest.mark.parametrize("op", list(SHAPES))
+def test_cases_cover_every_launch_configuration(compiled: dict[str, dict], op: str) -> None:
+    # Shapes chosen for the launch configurations they get: if a launcher's choice
     # changes, this says so instead of the subset silently losing one.
-    seen = {(r["block"], r["num_warps"]) for r in compiled.values() if "block" in r}
+    seen = {
+        (r["block"], r["num_warps"])
+        for case_id, r in compiled.items()
+        if CASES[case_id]["op"] == op and "block" in r
+    }
     assert seen == LAUNCH_CONFIGS
 
 
