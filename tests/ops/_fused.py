@@ -84,3 +84,13 @@ def python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
     )
+
+
+def load_benchmark(name: str):
+    """``benchmarks/<name>.py`` as a module (the benchmarks are scripts, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -10,9 +9,9 @@ import torch
 from _fused import (
     BLOCK_TRITON,
     HAS_TRITON,
-    ROOT,
     assert_matches,
     cuda,
+    load_benchmark,
     needs_triton,
     python,
     run_fused,
@@ -464,16 +463,14 @@ def test_kernel_rejects_samples_beyond_int32_offsets() -> None:
 
 @pytest.mark.usefixtures("interpret")
 def test_benchmark_script_runs_and_writes_json(tmp_path: Path, capsys) -> None:
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks/bench_blend_tv.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("bench_blend_tv")
     assert bench.min_bytes("fwd", 2, 3, 4, 5, 4) == 2 * 20 * 4 * 10 + 2 * 4
     assert bench.min_bytes("bwd", 2, 3, 4, 5, 2) == 2 * 20 * 2 * 17 + 2 * 2
     threads = torch.get_num_threads()
     try:
         # The interpreted kernels are far too slow to time; this only runs the code path.
         args = "--device cpu --batch 2 --size 8 --dtype float32 --providers eager attnguide"
-        bench.main([*args.split(), "--output", str(tmp_path / "out.json")])
+        assert bench.main([*args.split(), "--output", str(tmp_path / "out.json")]) == 0
     finally:
         torch.set_num_threads(threads)
     report = json.loads((tmp_path / "out.json").read_text())

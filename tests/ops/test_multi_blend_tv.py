@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 from _fused import (
     BLOCK_TRITON,
     HAS_TRITON,
+    ROOT,
     assert_matches,
     cuda,
+    load_benchmark,
     needs_triton,
     python,
     run_fused,
@@ -493,6 +498,70 @@ def test_kernel_rejects_samples_beyond_int32_offsets() -> None:
     with pytest.raises(ValueError, match=r"one sample of 'masks' must hold fewer than 2\*\*31"):
         _check_sizes(meta(1, 4, *hw), meta(1, 3, 1, *hw))
     _check_sizes(meta(9, 3, *hw), meta(9, 2, 1, *hw))
+
+
+@pytest.mark.usefixtures("interpret")
+def test_benchmark_script_runs_and_writes_json(tmp_path: Path, capsys) -> None:
+    bench = load_benchmark("bench_multi_blend_tv")
+    # b=2, k=3, c=2, 4x5 float32 planes of 2 * 20 * 4 bytes. Forward: 3 mask planes,
+    # 2 * 2 content planes, 2 source planes in, 2 image planes and b tv values out.
+    assert bench.min_bytes("fwd", 2, 3, 2, 4, 5, 4) == 160 * (3 + 4 + 2 + 2) + 2 * 4
+    # Backward: grad_image (2), masks (3), contents (4), source (2) and grad_tv in; the
+    # gradients of masks (3), contents (4) and source (2) out.
+    assert bench.min_bytes("bwd", 2, 3, 2, 4, 5, 4) == 160 * (2 + 3 + 4 + 2 + 3 + 4 + 2) + 2 * 4
+    threads = torch.get_num_threads()
+    args = "--device cpu --batch 2 --size 8 --dtype float32 --providers eager attnguide"
+    try:
+        # The interpreted kernels are far too slow to time; this only runs the code path.
+        out = tmp_path / "out.json"
+        assert bench.main([*args.split(), "--masks", "3", "--output", str(out)]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    report = json.loads(out.read_text())
+    assert report["benchmark"] == "multi_blend_tv" and report["device_type"] == "cpu"
+    assert report["params"] == {"masks": 3, "channels": 3}
+    assert {"device", "torch", "triton", "platform", "copy_bandwidth_gbps"} <= report.keys()
+    rows = report["results"]
+    assert {(r["provider"], r["mode"]) for r in rows} == {
+        (p, m) for p in ("eager", "attnguide") for m in ("fwd", "bwd", "fwd+bwd")
+    }
+    assert all(r["masks"] == 3 and r["channels"] == 3 for r in rows)
+    assert all(r["median_ms"] > 0 and r["peak_memory_mib"] is None for r in rows)
+    assert "incomplete" not in report
+    assert "multi_blend_tv (masks=3, channels=3)" in capsys.readouterr().out
+
+
+def test_benchmark_budget_cuts_the_sweep_short_and_says_so(tmp_path: Path) -> None:
+    bench = load_benchmark("bench_multi_blend_tv")
+    threads = torch.get_num_threads()
+    out = tmp_path / "out.json"
+    try:
+        args = "--device cpu --batch 1 2 --size 8 --dtype float32 --providers eager"
+        status = bench.main([*args.split(), "--budget-s", "0", "--output", str(out)])
+    finally:
+        torch.set_num_threads(threads)
+    assert status == 3
+    report = json.loads(out.read_text())
+    assert report["results"] == []
+    assert report["incomplete"]["skipped"] == [
+        {"dtype": "float32", "height": 8, "width": 8, "batch": b} for b in (1, 2)
+    ]
+
+
+def test_docs_benchmark_table_matches_the_committed_results() -> None:
+    # As tests/test_docs.py checks blend_tv's table: the guide shows the measured figures.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tables", ROOT / "docs/gen_benchmark_table.py")
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    committed = (ROOT / "docs/includes/multi-blend-tv-benchmark.md").read_text(encoding="utf-8")
+    assert committed == tables.render(op="multi_blend_tv"), (
+        "docs/includes/multi-blend-tv-benchmark.md is stale: run python docs/gen_benchmark_table.py"
+    )
+    assert '--8<-- "docs/includes/multi-blend-tv-benchmark.md"' in (
+        ROOT / "docs/guides/multi-mask.md"
+    ).read_text(encoding="utf-8")
 
 
 # --- CUDA: the compiled kernels (skipped without a GPU) ---------------------------------
