@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import attnguide
-from attnguide.ops import blend_tv, get_backend, set_backend, use_backend
+from attnguide.ops import _backend, blend_tv, get_backend, set_backend, use_backend
 
 FORWARD_OP = "attnguide.blend_tv_forward"
 
@@ -87,8 +87,6 @@ def test_use_backend_undoes_a_set_backend_inside_the_block() -> None:
 
 def test_error_messages_name_set_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     # Raised by whichever of its checks fails here: no triton, or no interpreter.
-    from attnguide.ops import _backend
-
     monkeypatch.setattr(_backend, "interpreter_enabled", lambda: False)
     origin = _backend._ORIGIN
     with (
@@ -100,8 +98,18 @@ def test_error_messages_name_set_backend(monkeypatch: pytest.MonkeyPatch) -> Non
     assert origin == _backend._ORIGIN
 
 
-@pytest.mark.usefixtures("interpret")
-def test_compiled_function_follows_the_switch() -> None:
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])
+def kernel_device(request: pytest.FixtureRequest) -> torch.device:
+    """Where the Triton kernels run here: CUDA, or the CPU through triton's interpreter."""
+    if request.param == "cuda":
+        if not torch.cuda.is_available() or _backend._TRITON_MISSING:
+            pytest.skip("CUDA or triton is not available")
+    else:
+        request.getfixturevalue("interpret")
+    return torch.device(request.param)
+
+
+def test_compiled_function_follows_the_switch(kernel_device: torch.device) -> None:
     # torch.compile reads the setting while tracing; unless it guards on it, a compiled
     # function keeps the path it was first traced with whatever the setting says.
     graphs: list[list[str]] = []
@@ -112,7 +120,7 @@ def test_compiled_function_follows_the_switch() -> None:
 
     torch._dynamo.reset()
     compiled = torch.compile(blend_tv, backend=record, fullgraph=True)
-    inputs = _inputs()
+    inputs = [t.to(kernel_device) for t in _inputs()]
     expected = blend_tv(*inputs)
     for setting in ("torch", "triton", "torch", "triton"):
         with use_backend(setting):

@@ -36,6 +36,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from attnguide.ops import _backend
 
@@ -178,24 +179,30 @@ def _nvidia_backend_missing() -> bool:
     return importlib.util.find_spec("triton.backends.nvidia") is None
 
 
-@pytest.fixture(scope="module")
-def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    if _nvidia_backend_missing():
-        pytest.skip("triton, or its NVIDIA backend, is not installed")
+def _compile_cases(cases: list[dict], cache: Path) -> list[dict]:
+    """Each case's compile result from ``_gpu_compile.py`` in a fresh interpreter."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTNGUIDE_", "TRITON_"))}
     # An empty cache: every case is compiled, never served from an earlier run.
-    env["TRITON_CACHE_DIR"] = str(tmp_path_factory.mktemp("triton-cache"))
+    env["TRITON_CACHE_DIR"] = str(cache)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     result = subprocess.run(
         [sys.executable, str(HELPER)],
-        input=json.dumps(list(CASES.values())),
+        input=json.dumps(cases),
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-6000:]
-    return dict(zip(CASES, json.loads(result.stdout), strict=True))
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    if _nvidia_backend_missing():
+        pytest.skip("triton, or its NVIDIA backend, is not installed")
+    results = _compile_cases(list(CASES.values()), tmp_path_factory.mktemp("triton-cache"))
+    return dict(zip(CASES, results, strict=True))
 
 
 @pytest.mark.parametrize("case_id", list(CASES))
@@ -239,3 +246,49 @@ def test_vector_check_can_fail() -> None:
     assert _vector_count(scalar, "ld.") == _vector_count(scalar, "st.") == 0
     assert _width("ld.global.v4.b32") == _width("st.global.v2.b64") == 128
     assert _width("ld.global.v2.b32") == 64
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
+@pytest.mark.parametrize("op", list(SHAPES))
+@pytest.mark.parametrize("direction", ["fwd", "bwd"])
+def test_a_real_launch_compiles_what_this_test_compiles(
+    op: str, direction: str, tmp_path: Path
+) -> None:
+    # Holds the harness above to the truth on a GPU: the kernel a real launch compiles
+    # must get the tiles and the memory instructions the harness predicts for it.
+    from _gpu_compile import memory_accesses
+
+    from attnguide import ops
+    from attnguide.ops import _triton_blend_tv, _triton_multi_blend_tv, use_backend
+
+    major, minor = torch.cuda.get_device_capability()
+    index = torch.cuda.current_device()
+    case = _case(op, direction, "sm90", "float32")
+    case.update(
+        arch=10 * major + minor, sms=torch.cuda.get_device_properties(index).multi_processor_count
+    )
+    (predicted,) = _compile_cases([case], tmp_path)
+    assert "error" not in predicted, predicted["error"]
+
+    module = _triton_blend_tv if op == "blend_tv" else _triton_multi_blend_tv
+    kernel = module._fwd_kernel if direction == "fwd" else module._bwd_kernel
+    kernel.device_caches.clear()  # the launch below is then the only compiled variant
+    shape = case["shape"]
+    if op == "blend_tv":
+        b, c, h, w = shape
+        shapes = [(b, 1, h, w), (b, c, h, w), (b, c, h, w)]
+    else:
+        b, n, c, h, w = shape
+        shapes = [(b, n + 1, h, w), (b, n, c, h, w), (b, c, h, w)]
+    inputs = [torch.rand(s, device="cuda", requires_grad=True) for s in shapes]
+    with use_backend("triton"):
+        image, tv = getattr(ops, op)(*inputs)
+        if direction == "bwd":
+            torch.autograd.grad((image, tv), inputs, (torch.randn_like(image), torch.ones_like(tv)))
+    torch.cuda.synchronize()
+    cache = kernel.device_caches[index][0]
+    assert len(cache) == 1, f"{len(cache)} compiled variants"
+    (launched,) = cache.values()
+    assert launched.metadata.num_warps == predicted["num_warps"]
+    assert memory_accesses(launched.asm["ptx"]) == predicted["accesses"]
