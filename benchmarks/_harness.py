@@ -341,6 +341,11 @@ def main(bench: Benchmark, argv: Sequence[str] | None = None, description: str =
         parser.add_argument(f"--{name}", type=int, default=default, help=bench.param_help[name])
     parser.add_argument("--output", type=Path, help="JSON path (default: benchmarks/results/)")
     parser.add_argument(
+        "--output-dir",
+        type=Path,
+        help="folder for the JSON under its default name (<op>_cuda_<device>.json, <op>_cpu.json)",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -385,7 +390,7 @@ def main(bench: Benchmark, argv: Sequence[str] | None = None, description: str =
         default = RESULTS / f"{bench.name}_cuda_{slug}.json"
     else:
         default = RESULTS / f"{bench.name}_cpu.json"
-    output = args.output or default
+    output = args.output or (args.output_dir / default.name if args.output_dir else default)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {output}")
