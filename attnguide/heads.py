@@ -350,10 +350,9 @@ class AttentionHead(nn.Module):
         masks = torch.softmax(logits[:, :k], dim=1)
         extra = torch.tanh(logits[:, k:]).unflatten(1, (k - 2, content.shape[1]))
         contents = torch.cat([content.unsqueeze(1), extra], dim=1)
-        image = ops.multi_blend(masks, contents, source)
         # The background mask is 1 minus the others, so penalising the k-1 foreground
         # masks suffices; with k=2 this equals the single-mask TV.
-        tv = ops.total_variation(masks[:, :-1])
+        image, tv = ops.multi_blend_tv(masks, contents, source)
         return AttentionOutput(image, masks, contents, tv)
 
     def _traced_call(

@@ -1,9 +1,12 @@
-"""Writes the fused op's benchmark tables for the docs from benchmarks/results/*.json.
+"""Writes the fused ops' benchmark tables for the docs from benchmarks/results/*.json.
 
-    python docs/gen_benchmark_table.py        # rewrites docs/includes/blend-tv-benchmark.md
+    python docs/gen_benchmark_table.py   # rewrites docs/includes/{,multi-}blend-tv-benchmark.md
 
-The guide on the fused op includes the file this writes; a test checks that it matches
-the committed JSON, so the tables in the docs are always the measured ones.
+Each op's tables come from the reports its benchmark script wrote into
+benchmarks/results/ (``blend_tv_*.json`` from bench_blend_tv.py, ``multi_blend_tv_*.json``
+from bench_multi_blend_tv.py; CUDA runs first). The guides include the files this
+writes, and tests check that they match the committed JSON, so the tables in the docs
+are always the measured ones.
 """
 
 from __future__ import annotations
@@ -13,7 +16,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-OUTPUT = Path(__file__).resolve().parent / "includes" / "blend-tv-benchmark.md"
+INCLUDES = Path(__file__).resolve().parent / "includes"
+OUTPUT = INCLUDES / "blend-tv-benchmark.md"
+# Per op: the include the guide shows, the script that measures it, and what it times.
+OPS = {
+    "blend_tv": {
+        "output": OUTPUT,
+        "script": "benchmarks/bench_blend_tv.py",
+        "sizes": "C = 3 throughout.",
+    },
+    "multi_blend_tv": {
+        "output": INCLUDES / "multi-blend-tv-benchmark.md",
+        "script": "benchmarks/bench_multi_blend_tv.py",
+        "sizes": "k = 10 masks (9 content images) and C = 3 unless a report says otherwise.",
+    },
+}
 MODES = ("fwd+bwd", "fwd", "bwd")
 PROVIDER_NAMES = {
     "eager": "eager PyTorch",
@@ -22,9 +39,9 @@ PROVIDER_NAMES = {
 }
 
 
-def _reports(results: Path) -> list[tuple[str, dict]]:
+def _reports(results: Path, op: str) -> list[tuple[str, dict]]:
     reports = []
-    for path in sorted(results.glob("blend_tv_*.json")):
+    for path in sorted(results.glob(f"{op}_*.json")):
         report = json.loads(path.read_text(encoding="utf-8"))
         reports.append((path.name, report))
     # CUDA runs first: they are the ones the op is for.
@@ -67,37 +84,52 @@ def _table(report: dict, mode: str) -> list[str]:
     return lines
 
 
-def _describe(name: str, report: dict) -> list[str]:
+def _describe(name: str, report: dict, op: str) -> list[str]:
     triton = report.get("triton") or "not installed"
     n = report.get("threads")
     threads = f", {n} thread{'s' if n > 1 else ''}" if n else ""
+    # blend_tv's sizes are the same in every report; multi_blend_tv's k may differ.
+    params = report.get("params", {}) if op == "multi_blend_tv" else {}
+    sizes = ", ".join(f"{k}={v}" for k, v in params.items())
+    incomplete = report.get("incomplete")
     return [
         f"**{report['device']}** ({report['device_type']}{threads}), torch {report['torch']}, "
         f"triton {triton}, measured {report['date']}; copy bandwidth measured in the same run: "
         f"{report['copy_bandwidth_gbps']:.1f} GB/s. Timer: {report['timer']}. "
-        f"Source: `benchmarks/results/{name}`.",
+        + (f"Sizes: {sizes}. " if sizes else "")
+        + f"Source: `benchmarks/results/{name}`.",
         "",
         f"{report['note']}",
+        *(
+            [
+                "",
+                f"Incomplete: the run's {incomplete['budget_s']:g} s budget left "
+                f"{len(incomplete['skipped'])} configuration(s) unmeasured.",
+            ]
+            if incomplete
+            else []
+        ),
     ]
 
 
-def render(results: Path = RESULTS) -> str:
-    """The markdown the guide includes, from every ``blend_tv_*.json`` in ``results``."""
-    reports = _reports(results) if results.is_dir() else []
+def render(results: Path = RESULTS, op: str = "blend_tv") -> str:
+    """The markdown the guide includes, from every ``<op>_*.json`` in ``results``."""
+    reports = _reports(results, op) if results.is_dir() else []
+    script = OPS[op]["script"]
     lines: list[str] = [
-        "`benchmarks/bench_blend_tv.py` times forward, backward and forward+backward of",
+        f"`{script}` times forward, backward and forward+backward of",
         "three providers: eager PyTorch (the reference), `torch.compile` of the reference, and",
         "attnguide's Triton kernels. Times are medians in milliseconds; GB/s is the least",
         "memory the op must move (each input read once, each output written once) divided",
         'by the time, and "% of copy" compares it with a large device-to-device copy timed',
-        "in the same run. C = 3 throughout.",
+        f"in the same run. {OPS[op]['sizes']}",
         "",
         "```bash",
-        "python benchmarks/bench_blend_tv.py   # CUDA when available, else the CPU providers",
+        f"python {script}   # CUDA when available, else the CPU providers",
         "```",
         "",
     ]
-    if not any(r["device_type"] == "cuda" for _, r in reports):
+    if reports and not any(r["device_type"] == "cuda" for _, r in reports):
         lines += [
             '!!! warning "CUDA figures are unmeasured"',
             "    No benchmark has been run on a CUDA GPU yet, so there are no figures for the",
@@ -106,9 +138,14 @@ def render(results: Path = RESULTS) -> str:
             "",
         ]
     if not reports:
-        lines += ["No benchmark results are committed yet.", ""]
+        lines += [
+            "No benchmark results are committed yet: there are no figures for the Triton",
+            "kernels or the PyTorch providers here until a run's JSON is added to",
+            "`benchmarks/results/`.",
+            "",
+        ]
     for name, report in reports:
-        lines += [*_describe(name, report), ""]
+        lines += [*_describe(name, report, op), ""]
         lines += ["Forward + backward:", "", *_table(report, "fwd+bwd"), ""]
         lines += [f'??? note "Forward and backward separately ({report["device"]})"', ""]
         for mode in MODES[1:]:
@@ -118,6 +155,7 @@ def render(results: Path = RESULTS) -> str:
 
 
 if __name__ == "__main__":
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
+    for name, spec in OPS.items():
+        spec["output"].parent.mkdir(parents=True, exist_ok=True)
+        spec["output"].write_text(render(op=name), encoding="utf-8")
+        print(f"wrote {spec['output'].relative_to(ROOT)}")

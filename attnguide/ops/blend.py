@@ -84,17 +84,27 @@ def multi_blend(masks: Tensor, contents: Tensor, source: Tensor) -> Tensor:
         >>> multi_blend(masks, contents, source).shape
         torch.Size([2, 3, 8, 8])
     """
+    validate_multi("multi_blend", masks, contents, source)
+    foreground = torch.einsum("bkhw,bkchw->bchw", masks[:, :-1], contents)
+    return foreground + source * masks[:, -1:]
+
+
+def validate_multi(
+    fn: str, masks: Tensor, contents: Tensor, source: Tensor, *, single: str = "blend"
+) -> None:
+    """The checks of :func:`multi_blend`'s arguments, shared with the fused op.
+
+    ``single`` names the function a caller with one mask should use instead.
+    """
     sizes: dict[str, tuple[int, str]] = {}
-    check_shape("multi_blend", "masks", masks, "b k h w", sizes)
+    check_shape(fn, "masks", masks, "b k h w", sizes)
     k = masks.shape[1]
     if k < 2:
         raise ValueError(
-            f"multi_blend(): 'masks' must hold k >= 2 masks (b k h w), got k={k} with "
-            f"shape {tuple(masks.shape)}; use blend() for a single mask"
+            f"{fn}(): 'masks' must hold k >= 2 masks (b k h w), got k={k} with "
+            f"shape {tuple(masks.shape)}; use {single}() for a single mask"
         )
     sizes["n"] = (k - 1, "masks (k - 1)")
-    check_shape("multi_blend", "contents", contents, "b n c h w", sizes)
-    check_shape("multi_blend", "source", source, "b c h w", sizes)
-    check_same_dtype_device("multi_blend", masks=masks, contents=contents, source=source)
-    foreground = torch.einsum("bkhw,bkchw->bchw", masks[:, :-1], contents)
-    return foreground + source * masks[:, -1:]
+    check_shape(fn, "contents", contents, "b n c h w", sizes)
+    check_shape(fn, "source", source, "b c h w", sizes)
+    check_same_dtype_device(fn, masks=masks, contents=contents, source=source)

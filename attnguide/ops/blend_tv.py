@@ -4,7 +4,8 @@
 :func:`~attnguide.ops.total_variation` return, with the same gradients, but on CUDA it
 reads each input once and writes each output once (a Triton kernel per direction)
 instead of the dozen passes eager PyTorch makes. Which implementation runs is decided
-by ``ATTNGUIDE_BACKEND`` (see :func:`~attnguide.ops.get_backend`).
+by the backend switch (:func:`~attnguide.ops.set_backend`, initially
+``ATTNGUIDE_BACKEND``).
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ def blend_tv(mask: Tensor, content: Tensor, source: Tensor) -> tuple[Tensor, Ten
 
     On CUDA tensors (with triton installed) a Triton kernel does each direction in one
     pass over the data (the forward then sums a few per-tile TV partials), accumulating
-    in float32; elsewhere, or with ``ATTNGUIDE_BACKEND=torch``, the
-    PyTorch reference (``blend`` and ``total_variation``) runs. Both work with autograd and
-    ``torch.compile``, any memory format, float16, bfloat16, float32 and float64. The
-    Triton path gives first-order gradients only (asking for a double backward through
-    it raises); the reference differentiates to any order.
+    in float32; elsewhere, or with the ``torch`` backend (see
+    :func:`~attnguide.ops.set_backend`), the PyTorch reference (``blend`` and
+    ``total_variation``) runs. Both work with autograd and ``torch.compile``, any memory
+    format, float16, bfloat16, float32 and float64. The Triton path gives first-order
+    gradients only (asking for a double backward through it raises); the reference
+    differentiates to any order.
 
     Args:
         mask: Attention mask in [0, 1], one channel, broadcast over the image channels.
@@ -65,7 +67,7 @@ def blend_tv(mask: Tensor, content: Tensor, source: Tensor) -> tuple[Tensor, Ten
         TypeError: An input is not a floating-point tensor, or the dtypes differ.
         ValueError: Ranks, batch or spatial sizes disagree, the mask has more than one
             channel, or the inputs are on different devices.
-        RuntimeError: ``ATTNGUIDE_BACKEND=triton`` but the kernels cannot run here
+        RuntimeError: The backend is ``triton`` but the kernels cannot run here
             (triton missing, or CPU tensors without ``TRITON_INTERPRET=1``).
 
     Example:
@@ -88,20 +90,16 @@ def _reference(mask: Tensor, content: Tensor, source: Tensor) -> tuple[Tensor, T
 
 
 def _blend_tv_triton(mask: Tensor, content: Tensor, source: Tensor) -> tuple[Tensor, Tensor]:
-    """The Triton path whatever ``ATTNGUIDE_BACKEND`` says (tests, benchmarks)."""
+    """The Triton path whatever the backend setting says (the kernels' tests)."""
     _validate("blend_tv", mask, content, source)
     require_triton("blend_tv", mask.device, reason="the Triton kernels were requested")
     return _kernels().blend_tv_triton(mask, content, source)
 
 
-_KERNELS = None
-
-
 def _kernels():
-    # Imported on first use: triton is an optional extra and slow to import.
-    global _KERNELS
-    if _KERNELS is None:
-        from attnguide.ops import _triton_blend_tv
+    # Imported on first use: triton is an optional extra and slow to import. A plain
+    # import, not a cached global: torch.compile would guard on the global being None
+    # and recompile once its first trace had set it.
+    from attnguide.ops import _triton_blend_tv
 
-        _KERNELS = _triton_blend_tv
-    return _KERNELS
+    return _triton_blend_tv
