@@ -45,9 +45,9 @@ class MaskConditionedDiscriminator(nn.Module):
     is added at that layer's first call in each forward, which must receive an input of
     the mask's spatial size.
 
-    As with ``AttentionHead``, the hook is added and removed inside each forward, so
-    the wrapper works under ``nn.DataParallel``, DDP, ``torch.compile`` (with graph
-    breaks) and non-strict ``torch.export``.
+    As with ``AttentionHead``, a resolved wrapper keeps one forward hook on the layer
+    (a no-op outside its own forward), so it compiles with ``fullgraph=True`` and works
+    under DDP, ``nn.DataParallel``, ``copy.deepcopy`` and non-strict ``torch.export``.
 
     The sibling's class is not a Conv, so CycleGAN-style ``init_weights`` and StarGAN
     v2's ``he_init`` leave it at zero; :meth:`reset_mask_parameters` restores it after

@@ -88,12 +88,15 @@ class AttentionHead(nn.Module):
     ``torch.export``, pass one of them or run one eager forward, so the trace is not
     repeated inside every replica or graph.
 
-    **Parallelism and compilation.** The hook that reads the layer's input is added
-    and removed inside each forward and writes only into that call's state, so the
-    head works under ``nn.DataParallel`` (whose replicas share hook dictionaries),
-    DDP, ``torch.compile`` (with graph breaks where the hook is added and removed,
-    so not with ``fullgraph=True``) and ``torch.export.export`` in non-strict mode
-    (``strict=False``, the default in recent PyTorch).
+    **Parallelism and compilation.** Once the layer is resolved, the head keeps one
+    forward hook on it, which hands the layer's input to the forward in progress and
+    does nothing when the generator is called on its own (``G.generator(x)``). As
+    torch.compile traces hooks that exist before it runs, a resolved head compiles
+    with ``fullgraph=True``; it also works under DDP, ``nn.DataParallel`` (whose
+    replicas, sharing hook dictionaries, add hooks of their own for each call),
+    ``copy.deepcopy`` and ``torch.export.export`` in non-strict mode
+    (``strict=False``, the default in recent PyTorch). Before the layer is resolved,
+    the first forward traces every convolution with hooks added for that call.
 
     **Initialisation.** The sibling starts with zero weights, so the initial mask is
     ``sigmoid(mask_bias)`` everywhere. The default ``mask_bias=0.0`` (mask 0.5) is for

@@ -5,11 +5,12 @@ with the geometry of one of the model's layers, fed the same input (for a genera
 or adding into the same output (for a discriminator). The model's modules, forward
 and ``state_dict`` keys stay exactly as they were, so upstream checkpoints still load.
 
-Hooks are registered and removed inside each forward (see :func:`tap`), and each hook
-writes only into state created by that call, so nothing lingers on the model between
-calls. That is what keeps the adapters correct under ``nn.DataParallel`` (whose
-replicas share their hook dictionaries with the original module), ``torch.compile``
-and ``torch.export``.
+Once an adapter knows its layer, it keeps one forward hook there, which only acts
+inside the adapter's own forward and writes only into that call's frame: torch.compile
+traces hooks that exist before it runs. Hooks for a single call (see :func:`tap`)
+serve what cannot use a lasting one: the first forward that finds the layer, and
+``nn.DataParallel`` replicas, whose hook dictionaries are shared with the original
+module.
 """
 
 from __future__ import annotations

@@ -677,3 +677,24 @@ def test_exported_names_and_docstring_examples() -> None:
     for module in (attnguide.heads, attnguide.discriminators):
         result = doctest.testmod(module, extraglobs={"torch": torch, "nn": nn})
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_a_resolved_head_and_discriminator_compile_with_fullgraph() -> None:
+    from attnguide.nets import PatchDiscriminator
+    from attnguide.nets import ResnetGenerator as LibraryGenerator
+
+    x = images(2, h=32, w=32)
+    G = AttentionHead(LibraryGenerator(ngf=4, n_blocks=1), masks=3, example_inputs=x[:1])
+    D = MaskConditionedDiscriminator(PatchDiscriminator(ndf=4), mask_channels=3, layer="model.0")
+    with torch.no_grad():
+        D.mask_conv.weight.normal_()  # so the mask matters to the score
+
+    def step(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = G(x)
+        return out.image, out.mask, out.tv, D(out.image, out.mask)
+
+    compiled = torch.compile(step, fullgraph=True, dynamic=False)
+    for got, want in zip(compiled(x), step(x), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+    sum(t.sum() for t in compiled(x)).backward()
+    assert G.mask_conv.weight.grad.abs().sum() > 0 and D.mask_conv.weight.grad.abs().sum() > 0

@@ -64,7 +64,7 @@ class TrainConfig:
     flip: bool = _opt(True, "random left-right flips of the training images (paper: on)")
     workers: int = _opt(0, "DataLoader worker processes", minimum=0, maximum=64, resumable=True)
     threads: int = _opt(
-        1,
+        0,
         "intra-op CPU threads (0: torch's default, one per core; at most the cores here)",
         minimum=0,
         resumable=True,
@@ -141,6 +141,13 @@ class TrainConfig:
     amp: str = _opt("none", "mixed precision: 'bf16' autocast on CUDA", choices=("none", "bf16"))
     channels_last: bool = _opt(False, "channels-last memory format for networks and images")
     compile: bool = _opt(False, "torch.compile the networks", resumable=True)
+    fused_adam: bool = _opt(True, "Adam's fused kernel (the same update, one pass)", resumable=True)
+    batch_passes: bool = _opt(
+        True,
+        "run a network's independent passes of a step as one batch (the same result with "
+        "instance norm, which normalises every sample on its own)",
+        resumable=True,
+    )
 
     # output
     out: str | None = _opt(None, "run folder (default: runs/aggan-DATE-TIME)", resumable=True)
@@ -324,6 +331,11 @@ def validate_config(cfg: TrainConfig) -> TrainConfig:
         )
     if cfg.decay_epochs > cfg.epochs:
         raise ConfigError(f"--decay-epochs {cfg.decay_epochs} is more than --epochs {cfg.epochs}")
+    if cfg.batch_passes and cfg.norm != "instance":
+        raise ConfigError(
+            f"--batch-passes needs --norm instance (with --norm {cfg.norm} the statistics of "
+            "a batch would mix its passes); add --no-batch-passes"
+        )
     if not cfg.attention_generator and cfg.masks != 1:
         raise ConfigError(
             f"--masks {cfg.masks} needs attention-guided generators; drop "

@@ -103,9 +103,9 @@ class Trainer:
         )
         self.data = TrainData(cfg, data_root, rank=dist.rank, world=dist.world)
         self.model = build_model(cfg).to(device, memory_format=self.memory_format)
-        betas = (cfg.beta1, cfg.beta2)
-        self.opt_G = torch.optim.Adam(self.model.generator_parameters(), lr=cfg.lr, betas=betas)
-        self.opt_D = torch.optim.Adam(self.model.discriminator_parameters(), lr=cfg.lr, betas=betas)
+        adam = {"lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2), "fused": cfg.fused_adam or None}
+        self.opt_G = torch.optim.Adam(self.model.generator_parameters(), **adam)
+        self.opt_D = torch.optim.Adam(self.model.discriminator_parameters(), **adam)
         constant, decay = cfg.epochs - cfg.decay_epochs, max(cfg.decay_epochs, 1)
         self.sched_G = linear_decay(self.opt_G, constant_epochs=constant, decay_epochs=decay)
         self.sched_D = linear_decay(self.opt_D, constant_epochs=constant, decay_epochs=decay)
@@ -132,9 +132,11 @@ class Trainer:
             run["G_yx"],
             attention=self.model.attention,
             identity=self.cfg.identity_weight > 0,
+            batched=self.cfg.batch_passes,
         )
         self.generators = self.dist.wrap(generators, self.device)
-        self.discriminators = self.dist.wrap(Discriminators(run), self.device)
+        discriminators = Discriminators(run, batched=self.cfg.batch_passes)
+        self.discriminators = self.dist.wrap(discriminators, self.device)
         # The generator step scores its fakes with these (compiled when compiling), not
         # with the DistributedDataParallel view: no gradient flows to D there.
         self.judges = {name: net for name, net in run.items() if name.startswith("D")}

@@ -13,14 +13,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 import time
 from pathlib import Path
-
-# With more busy threads than free cores, OpenMP's default spin-waiting makes small
-# convolutions many times slower; passive waiting costs little when the cores are free.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
