@@ -9,22 +9,23 @@ pickle, and a damaged or foreign checkpoint is refused with a one-line message.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from pathlib import Path
 from typing import Any
 
 import torch
+from common.config import ConfigError, config_diff
+from common.distributed import resolve_device
+from common.rundir import CHECKPOINT
 from torch import Tensor
 
 from attnguide.training import load_checkpoint
 
-from .config import ConfigError, TrainConfig, config_diff, load_config
-from .distributed import resolve_device
+from .config import TrainConfig, load_config
 from .model import AGGAN, NAMES, build_model
 
-__all__ = ["CHECKPOINT", "load_networks", "load_trained", "read_checkpoint"]
-
-CHECKPOINT = "checkpoint"  # the run folder's latest checkpoint (a directory)
+__all__ = ["add_run_arguments", "load_networks", "load_run", "load_trained", "read_checkpoint"]
 
 # What a training checkpoint holds beyond the networks, and the type of each entry.
 _ENTRIES: dict[str, type | tuple[type, ...]] = {
@@ -34,8 +35,7 @@ _ENTRIES: dict[str, type | tuple[type, ...]] = {
     "sched_D": dict,
     "rng": dict,
     "progress": dict,
-    "history": list,
-    "pending": dict,
+    "losses": dict,
     "config": dict,
     "pools": list,
 }
@@ -160,3 +160,19 @@ def load_trained(
     model = build_model(cfg)
     load_networks(model, cfg, saved, checkpoint)
     return cfg, model.to(target).eval(), target
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a script that loads a trained run: RUN_DIR, --checkpoint, --config
+    and --device (read back by :func:`load_run`)."""
+    parser.add_argument("run_dir", type=Path, help="a run folder written by train.py")
+    parser.add_argument("--checkpoint", type=Path, help="a checkpoint other than the run's")
+    parser.add_argument("--config", type=Path, help="a config.json other than the run's")
+    parser.add_argument("--device", default="auto", help="where to run (default: auto)")
+
+
+def load_run(args: argparse.Namespace) -> tuple[TrainConfig, AGGAN, torch.device]:
+    """:func:`load_trained` with the options :func:`add_run_arguments` added."""
+    return load_trained(
+        args.run_dir, checkpoint=args.checkpoint, config=args.config, device=args.device
+    )

@@ -14,14 +14,14 @@ CycleGAN as its authors do on the same backbone.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
-import math
 import os
-import types
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any
+
+from common import config as common
+from common.config import ConfigError, config_diff, resume_config, save_config
+from common.config import option as _opt
 
 __all__ = [
     "BASELINES",
@@ -32,18 +32,10 @@ __all__ = [
     "config_diff",
     "explicit_overrides",
     "load_config",
+    "resume_config",
     "save_config",
     "validate_config",
 ]
-
-
-class ConfigError(ValueError):
-    """A configuration, data set or run folder that training cannot use as given."""
-
-
-def _opt(default: Any, help: str, **rules: Any) -> Any:
-    """A field with its help text and rules: minimum, maximum, below, choices, resumable."""
-    return field(default=default, metadata={"help": help, **rules})
 
 
 @dataclass
@@ -205,96 +197,19 @@ BASELINES: dict[str, dict[str, Any]] = {
 }
 
 
-def _kind(tp: Any) -> tuple[type, bool]:
-    """(base type, may be None) of a field's annotation: int, float, bool, str."""
-    if get_origin(tp) in (Union, types.UnionType):
-        args = [a for a in get_args(tp) if a is not type(None)]
-        if len(args) != 1:
-            raise TypeError(f"unsupported config annotation {tp}")
-        return args[0], True
-    return tp, False
-
-
-_HINTS = get_type_hints(TrainConfig)
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-    return value
-
-
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """Adds one option per :class:`TrainConfig` field to ``parser``.
-
-    Defaults are suppressed, so the parsed namespace holds only what the user typed;
-    :func:`explicit_overrides` reads it back. Booleans get ``--name``/``--no-name``.
-    """
-    for f in fields(TrainConfig):
-        base, _ = _kind(_HINTS[f.name])
-        flag = "--" + f.name.replace("_", "-")
-        help_text = f.metadata["help"]
-        if base is bool:
-            parser.add_argument(
-                flag,
-                dest=f.name,
-                action=argparse.BooleanOptionalAction,
-                default=argparse.SUPPRESS,
-                help=f"{help_text} (default: {'on' if f.default else 'off'})",
-            )
-            continue
-        choices = f.metadata.get("choices")
-        parser.add_argument(
-            flag,
-            dest=f.name,
-            type=_finite_float if base is float else base,
-            choices=choices,
-            default=argparse.SUPPRESS,
-            metavar=None if choices else f.name.upper(),
-            help=f"{help_text} (default: {f.default})",
-        )
+    """Adds one option per :class:`TrainConfig` field to ``parser``."""
+    common.add_arguments(parser, TrainConfig)
 
 
 def explicit_overrides(namespace: argparse.Namespace) -> dict[str, Any]:
     """The config fields the user set on the command line."""
-    names = {f.name for f in fields(TrainConfig)}
-    return {k: v for k, v in vars(namespace).items() if k in names}
+    return common.explicit_overrides(namespace, TrainConfig)
 
 
-def _check_type(name: str, value: Any) -> None:
-    base, optional = _kind(_HINTS[name])
-    if value is None and optional:
-        return
-    ok = isinstance(value, base) and not (base is int and isinstance(value, bool))
-    if base is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok:
-        kind = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[base]
-        kind += " or null" if optional else ""
-        raise ConfigError(
-            f"--{name.replace('_', '-')} must be {kind}, got {value!r} ({type(value).__name__})"
-        )
-
-
-def _check_rules(f: dataclasses.Field, value: Any) -> None:
-    flag, rules = "--" + f.name.replace("_", "-"), f.metadata
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{flag} must be a finite number, got {value}")
-    if "choices" in rules and value not in rules["choices"]:
-        raise ConfigError(f"{flag} must be one of {rules['choices']}, got {value!r}")
-    lo, hi, below = rules.get("minimum"), rules.get("maximum"), rules.get("below")
-    if rules.get("positive") and not value > 0:
-        raise ConfigError(f"{flag} must be positive, got {value}")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        bounds = (
-            f"in [{lo}, {hi}]"
-            if lo is not None and hi is not None
-            else (f"at least {lo}" if lo is not None else f"at most {hi}")
-        )
-        raise ConfigError(f"{flag} must be {bounds}, got {value}")
-    if below is not None and not value < below:
-        raise ConfigError(f"{flag} must be below {below}, got {value}")
+def load_config(path: str | Path) -> TrainConfig:
+    """Reads a ``config.json`` (see :func:`common.config.load_config`)."""
+    return common.load_config(TrainConfig, path)
 
 
 def validate_config(cfg: TrainConfig) -> TrainConfig:
@@ -303,9 +218,7 @@ def validate_config(cfg: TrainConfig) -> TrainConfig:
     Raises:
         ConfigError: naming the option, the value received and what would work.
     """
-    for f in fields(TrainConfig):
-        _check_type(f.name, getattr(cfg, f.name))
-        _check_rules(f, getattr(cfg, f.name))
+    common.check_fields(cfg)
     # The generator halves the size twice and doubles it twice; anything but a
     # multiple of 4 comes back a different size than it went in.
     if cfg.size % 4 != 0:
@@ -342,66 +255,3 @@ def validate_config(cfg: TrainConfig) -> TrainConfig:
             "--no-attention-generator or --masks"
         )
     return cfg
-
-
-def save_config(cfg: TrainConfig, path: str | Path) -> None:
-    """Writes ``cfg`` as indented JSON (the run folder's ``config.json``)."""
-    Path(path).write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
-
-
-def load_config(path: str | Path) -> TrainConfig:
-    """Reads a ``config.json``; unknown keys are an error, missing keys take defaults.
-
-    Raises:
-        ConfigError: the file is missing, not JSON, names options that do not exist,
-            or holds a value of the wrong type.
-    """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(), parse_constant=_no_constant)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
-        raise ConfigError(f"config file {path} is not valid JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a JSON object, got {type(data).__name__}")
-    unknown = sorted(set(data) - {f.name for f in fields(TrainConfig)})
-    if unknown:
-        raise ConfigError(f"config file {path} has unknown options: {', '.join(unknown)}")
-    for name, value in data.items():
-        _check_type(name, value)
-    return TrainConfig(**data)
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number a configuration can hold")
-
-
-def config_diff(a: TrainConfig, b: TrainConfig) -> dict[str, tuple[Any, Any]]:
-    """Fields whose values differ: name -> (value in ``a``, value in ``b``)."""
-    return {
-        f.name: (getattr(a, f.name), getattr(b, f.name))
-        for f in fields(TrainConfig)
-        if getattr(a, f.name) != getattr(b, f.name)
-    }
-
-
-def resume_config(saved: TrainConfig, overrides: dict[str, Any], where: Path) -> TrainConfig:
-    """``saved`` with ``overrides`` applied, refusing any that would change the run.
-
-    Raises:
-        ConfigError: an override of a field that is not ``resumable``.
-    """
-    changed = {
-        k: (getattr(saved, k), v)
-        for k, v in overrides.items()
-        if not TrainConfig.__dataclass_fields__[k].metadata.get("resumable")
-        and getattr(saved, k) != v
-    }
-    if changed:
-        raise ConfigError(
-            f"--resume {where}: these options would change the run and cannot differ from "
-            "the saved configuration: "
-            + ", ".join(f"{k} (run: {a!r}, given: {b!r})" for k, (a, b) in sorted(changed.items()))
-        )
-    return dataclasses.replace(saved, **{**overrides, "out": str(where)})

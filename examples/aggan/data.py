@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from common.config import ConfigError
 from torch import Tensor
 from torch.utils.data import DataLoader
 
@@ -26,7 +27,7 @@ from attnguide.data import (
     read_mask,
 )
 
-from .config import ConfigError, TrainConfig
+from .config import TrainConfig
 
 __all__ = [
     "DIRECTIONS",

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from common.config import ConfigError
+from common.distributed import Distributed, to_cpu
+from common.loop import LossLog, Progress, Stop
+from common.rundir import CHECKPOINT
 from torch import Tensor, nn
 
 from attnguide.losses import curriculum_rate
@@ -29,45 +31,13 @@ from attnguide.training import (
     save_checkpoint,
 )
 
-from .checkpointing import CHECKPOINT, load_networks, read_checkpoint
-from .config import ConfigError, TrainConfig
+from .checkpointing import load_networks, read_checkpoint
+from .config import TrainConfig
 from .data import TrainData
-from .distributed import Distributed, to_cpu
 from .model import Discriminators, Generators, build_model
 from .objective import discriminator_loss, generator_loss
 
-__all__ = ["Progress", "Trainer"]
-
-
-@dataclass
-class Progress:
-    epoch: int = 0  # the epoch in progress
-    batch: int = 0  # batches of it already done
-    step: int = 0  # steps done in all
-    elapsed: float = 0.0  # seconds of training in earlier segments of this run
-
-
-class _Stop:
-    """Turns SIGINT/SIGTERM into a request to stop after the current step."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _Stop:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(ValueError):  # not the main thread
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.requested = True
-        # A second Ctrl-C interrupts at once.
-        signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+__all__ = ["Trainer"]
 
 
 def _set_requires_grad(params: list[nn.Parameter], flag: bool) -> None:
@@ -114,11 +84,7 @@ class Trainer:
         self.pool_X = ImagePool(cfg.pool_size, generator=torch.Generator().manual_seed(seed))
         self.pool_Y = ImagePool(cfg.pool_size, generator=torch.Generator().manual_seed(seed + 1))
         self.progress = Progress()
-        self.history: list[dict[str, float]] = []
-        # Loss sums of the steps since the last record: checkpointed, so the first
-        # record after a resume averages the same steps as an uninterrupted run's.
-        self.pending: dict[str, Tensor] = {}
-        self.pending_count = 0
+        self.losses = LossLog(cfg.log_every)
         self._segment_start: float | None = None
         self._views()
 
@@ -155,8 +121,7 @@ class Trainer:
             "sched_D": self.sched_D,
             "rng": capture_rng_state(),
             "progress": dataclasses.asdict(progress),
-            "history": self.history,
-            "pending": {"sums": self.pending, "count": self.pending_count},
+            "losses": self.losses.state_dict(),
             "config": dataclasses.asdict(self.cfg),
         }
 
@@ -198,14 +163,12 @@ class Trainer:
             self.pool_X.load_state_dict(pools[self.dist.rank]["pool_X"])
             self.pool_Y.load_state_dict(pools[self.dist.rank]["pool_Y"])
             restore_rng_state(saved["rng"])
-            self.pending = dict(saved["pending"]["sums"])
-            self.pending_count = int(saved["pending"]["count"])
+            self.losses.load_state_dict(saved["losses"])
         except (KeyError, TypeError, ValueError) as err:
             raise ConfigError(
                 f"the checkpoint {path} holds a state this run cannot take: {err}"
             ) from None
         self.progress = Progress(**saved["progress"])
-        self.history = list(saved["history"])
 
     # ------------------------------------------------------------------------ steps
 
@@ -262,26 +225,8 @@ class Trainer:
         total = self.cfg.epochs * len(self.data)
         return min(total, self.cfg.max_steps) if self.cfg.max_steps else total
 
-    def _record(self, logs: dict[str, Tensor], r: float) -> dict[str, float] | None:
-        """Adds a step's losses to the running sums; every ``log_every`` steps, the record."""
-        for k, v in logs.items():
-            self.pending[k] = self.pending[k] + v if k in self.pending else v
-        self.pending_count += 1
-        if self.progress.step % self.cfg.log_every:
-            return None
-        record = {k: float(v) / self.pending_count for k, v in self.pending.items()}
-        record.update(
-            step=self.progress.step,
-            epoch=self.progress.epoch,
-            r=r,
-            lr=self.opt_G.param_groups[0]["lr"],
-        )
-        self.history.append(record)
-        self.pending, self.pending_count = {}, 0
-        return record
-
     def _run_epoch(
-        self, stop: _Stop, on_step: Callable[[Trainer, dict[str, float] | None], None]
+        self, stop: Stop, on_step: Callable[[Trainer, dict[str, float] | None], None]
     ) -> str:
         """Trains the rest of the current epoch; returns why it stopped."""
         cfg, p = self.cfg, self.progress
@@ -292,7 +237,8 @@ class Trainer:
             logs = self.train_step(self._to_device(batch["A"]), self._to_device(batch["B"]), r)
             p.batch += 1
             p.step += 1
-            on_step(self, self._record(logs, r))
+            lr = self.opt_G.param_groups[0]["lr"]
+            on_step(self, self.losses.add(logs, p.step, epoch=p.epoch, r=r, lr=lr))
             if cfg.max_steps and p.step >= cfg.max_steps:
                 return "max_steps"
             if self.dist.any(stop.requested, self.device):
@@ -318,7 +264,7 @@ class Trainer:
         # nothing to do; checked before a step, not only after one.
         outcome = "max_steps" if cfg.max_steps and p.step >= cfg.max_steps else "done"
         self._segment_start = time.perf_counter()
-        with _Stop() as stop:
+        with Stop() as stop:
             while outcome == "done" and p.epoch < cfg.epochs:
                 ended = self._run_epoch(stop, on_step)
                 if ended == "epoch":

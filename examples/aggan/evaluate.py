@@ -17,36 +17,27 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aggan.checkpointing import load_trained
-from aggan.config import ConfigError
+from common.config import ConfigError, whole_number
+from common.rundir import write_json
+
+from aggan.checkpointing import add_run_arguments, load_run
 from aggan.data import check_layout, default_data_root
 from aggan.evaluation import evaluate, format_table
-from aggan.rundir import write_json
 
 __all__ = ["main"]
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (all) or a positive count, got {value}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="evaluate.py", description=__doc__.split("\n")[0])
-    parser.add_argument("run_dir", type=Path, help="a run folder written by train.py")
+    add_run_arguments(parser)
     parser.add_argument("--data-root", type=Path, help="test data (default: the run's)")
-    parser.add_argument("--checkpoint", type=Path, help="a checkpoint other than the run's")
-    parser.add_argument("--config", type=Path, help="a config.json other than the run's")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--limit", type=_count, default=0, help="first N test images only (0: all)")
+    parser.add_argument(
+        "--limit", type=whole_number(0), default=0, help="first N test images only (0: all)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     try:
-        cfg, model, device = load_trained(
-            args.run_dir, checkpoint=args.checkpoint, config=args.config, device=args.device
-        )
+        cfg, model, device = load_run(args)
         root = args.data_root or (
             Path(cfg.data_root) if cfg.data_root else default_data_root(cfg.size)
         )

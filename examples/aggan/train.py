@@ -21,11 +21,14 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
+from common.config import ConfigError
+from common.distributed import setup_distributed
+from common.rundir import RunFolder, check_tensorboard, write_json
+from common.visuals import loss_curves
 
 from aggan.config import (
     BASELINES,
     PAPER,
-    ConfigError,
     TrainConfig,
     add_config_arguments,
     explicit_overrides,
@@ -34,11 +37,9 @@ from aggan.config import (
     validate_config,
 )
 from aggan.data import load_test_set, prepare_data_root
-from aggan.distributed import setup_distributed
 from aggan.engine import Trainer
 from aggan.evaluation import evaluate, format_table
-from aggan.rundir import RunFolder, check_tensorboard, write_json
-from aggan.visuals import loss_curves, sample_grid
+from aggan.visuals import sample_grid
 
 __all__ = ["build_parser", "config_from_args", "main", "run"]
 
@@ -105,8 +106,8 @@ def run(cfg: TrainConfig, resume: Path | None = None, *, quiet: bool = False) ->
     """
     started = time.perf_counter()
     cfg = validate_config(cfg)
-    check_tensorboard(cfg)
-    folder = RunFolder.choose(cfg, resume)
+    check_tensorboard(cfg.tensorboard)
+    folder = RunFolder.choose(cfg.out, resume, prefix="aggan")
     dist, device = setup_distributed(cfg.device, cfg.amp)
     status = _train(cfg, resume, folder, dist, device, started, quiet)
     # Not on an error: a barrier there would wait for processes that never arrive.
@@ -132,7 +133,7 @@ def _train(cfg, resume, folder, dist, device, started, quiet) -> int:
     p = trainer.progress
     bar = None
     if dist.main:
-        folder.prepare(cfg, trainer.history)
+        folder.prepare(cfg, trainer.losses.history, tensorboard=cfg.tensorboard)
         print(
             f"run folder {folder.path} | data {root} | device {device}"
             + (f" x {dist.world} processes" if dist.enabled else "")
@@ -200,7 +201,7 @@ def _finish(cfg, trainer, folder, root, samples, outcome, started) -> None:
         sample_grid(
             trainer.model, *samples, folder.samples / "final.png", title=f"step {p.step} (final)"
         )
-    loss_curves(trainer.history, folder.path / "losses.png")
+    loss_curves(trainer.losses.history, folder.path / "losses.png")
     summary = {
         "outcome": outcome,
         "steps": p.step,

@@ -20,10 +20,11 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
+from common.config import ConfigError, whole_number
 
-from aggan.checkpointing import load_trained
-from aggan.config import ConfigError
-from aggan.model import foreground
+from aggan.checkpointing import add_run_arguments, load_run
+from aggan.config import TrainConfig
+from aggan.model import AGGAN, foreground
 from attnguide.data import list_images, read_image, save_image, to_uint8
 
 __all__ = ["main", "translate_folder"]
@@ -42,34 +43,36 @@ def _outputs(files: list[Path], inputs: Path) -> list[Path]:
     return list(names)
 
 
-@torch.no_grad()
-def translate_folder(
-    run_dir: Path | None,
-    inputs: Path,
-    outputs: Path,
-    *,
-    direction: str = "AtoB",
-    checkpoint: Path | None = None,
-    config: Path | None = None,
-    device: str = "auto",
-    batch_size: int = 16,
-    overwrite: bool = False,
-) -> int:
-    """Translates every image under ``inputs`` and writes the PNGs; returns how many.
-
-    Raises:
-        ConfigError: no images in ``inputs``, clashing output names, outputs that exist
-            (without ``overwrite``), a bad batch size, or a run that cannot be loaded.
-    """
-    if batch_size < 1:
-        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+def _inputs(inputs: Path) -> list[Path]:
     if not inputs.is_dir():
         raise ConfigError(f"input folder {inputs} does not exist")
     files = list_images(inputs)
     if not files:
         raise ConfigError(f"input folder {inputs} holds no images")
+    return files
+
+
+@torch.no_grad()
+def translate_folder(
+    cfg: TrainConfig,
+    model: AGGAN,
+    device: torch.device,
+    inputs: Path,
+    outputs: Path,
+    *,
+    direction: str = "AtoB",
+    batch_size: int = 16,
+    overwrite: bool = False,
+) -> int:
+    """Translates every image under ``inputs`` with a loaded run and writes the PNGs;
+    returns how many.
+
+    Raises:
+        ConfigError: no images in ``inputs``, clashing output names, or outputs that
+            exist (without ``overwrite``).
+    """
+    files = _inputs(inputs)
     names = _outputs(files, inputs)
-    cfg, model, target = load_trained(run_dir, checkpoint=checkpoint, config=config, device=device)
     kinds = ("images", "masks", "content") if cfg.attention_generator else ("images",)
     existing = [outputs / k / n for k in kinds for n in names if (outputs / k / n).exists()]
     if existing and not overwrite:
@@ -78,49 +81,37 @@ def translate_folder(
             "output folder or pass --overwrite"
         )
     for k in range(0, len(files), batch_size):
-        chunk = files[k : k + batch_size]
-        src = torch.stack([read_image(p, size=cfg.size) for p in chunk]).to(target)
-        image, mask, content = model.translate(src, direction)
+        src = torch.stack([read_image(p, size=cfg.size) for p in files[k : k + batch_size]])
+        image, mask, content = model.translate(src.to(device), direction)
         for i, name in enumerate(names[k : k + batch_size]):
             save_image(to_uint8(image[i]), outputs / "images" / name)
             if mask is not None:
-                save_image(
-                    to_uint8(foreground(mask[i : i + 1])[0], value_range=(0, 1)),
-                    outputs / "masks" / name,
-                )
+                fg = to_uint8(foreground(mask[i : i + 1])[0], value_range=(0, 1))
+                save_image(fg, outputs / "masks" / name)
                 first = content[i, 0] if content.ndim == 5 else content[i]
                 save_image(to_uint8(first), outputs / "content" / name)
     return len(files)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="translate.py", description=__doc__.split("\n")[0])
-    parser.add_argument("run_dir", type=Path, help="a run folder written by train.py")
+    add_run_arguments(parser)
     parser.add_argument("inputs", type=Path, help="folder of images to translate")
     parser.add_argument("outputs", type=Path, help="folder for the results")
     parser.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
-    parser.add_argument("--checkpoint", type=Path, help="a checkpoint other than the run's")
-    parser.add_argument("--config", type=Path, help="a config.json other than the run's")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--batch-size", type=_positive, default=16)
+    parser.add_argument("--batch-size", type=whole_number(1), default=16)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     args = parser.parse_args(argv)
     try:
+        _outputs(_inputs(args.inputs), args.inputs)  # bad inputs are said before loading
+        cfg, model, device = load_run(args)
         n = translate_folder(
-            args.run_dir,
+            cfg,
+            model,
+            device,
             args.inputs,
             args.outputs,
             direction=args.direction,
-            checkpoint=args.checkpoint,
-            config=args.config,
-            device=args.device,
             batch_size=args.batch_size,
             overwrite=args.overwrite,
         )

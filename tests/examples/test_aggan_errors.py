@@ -271,7 +271,7 @@ def test_numbers_out_of_range_are_refused(
     )
     assert not out.exists()
     usage_error(
-        evaluate_script, [str(trained), "--limit", "-1"], capsys, "--limit: must be 0 (all)"
+        evaluate_script, [str(trained), "--limit", "-1"], capsys, "--limit: must be at least 0"
     )
     for flag in ("--lr", "--mask-bias", "--cycle-weight"):
         for value in ("inf", "nan", "1e999"):

@@ -20,10 +20,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .checkpointing import CHECKPOINT
-from .config import ConfigError, TrainConfig, save_config
+from .config import ConfigError, save_config
 
-__all__ = ["RunFolder", "write_json"]
+__all__ = ["CHECKPOINT", "RunFolder", "check_tensorboard", "write_json"]
+
+CHECKPOINT = "checkpoint"  # the run folder's latest checkpoint (a directory)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -54,8 +55,8 @@ class RunFolder:
         self._writer: Any = None
 
     @classmethod
-    def choose(cls, cfg: TrainConfig, resume: Path | None) -> RunFolder:
-        """The run folder of ``cfg`` (``--out``, or ``runs/aggan-DATE-TIME``), checked.
+    def choose(cls, out: str | None, resume: Path | None, *, prefix: str) -> RunFolder:
+        """The run folder: ``resume``, ``out``, or ``runs/PREFIX-DATE-TIME``, checked.
 
         Raises:
             ConfigError: resuming a folder without a checkpoint, or starting a new run
@@ -67,10 +68,10 @@ class RunFolder:
             if not (path.exists() or path.with_name(f".{path.name}.old").exists()):
                 raise ConfigError(f"--resume {resume}: there is no checkpoint in that folder")
             return cls(resume)
-        if cfg.out is not None:
-            path = Path(cfg.out)
+        if out is not None:
+            path = Path(out)
         else:
-            path = Path("runs") / f"aggan-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+            path = Path("runs") / f"{prefix}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
         if (path / "config.json").exists() or (path / CHECKPOINT).exists():
             raise ConfigError(
                 f"{path} already holds a run; continue it with --resume {path} or choose "
@@ -78,7 +79,7 @@ class RunFolder:
             )
         return cls(path)
 
-    def prepare(self, cfg: TrainConfig, history: list[dict[str, float]]) -> None:
+    def prepare(self, cfg: Any, history: list[dict[str, float]], *, tensorboard: bool) -> None:
         """Creates the folder and writes the config and the loss log so far (rank 0).
 
         Raises:
@@ -96,7 +97,7 @@ class RunFolder:
                 f"cannot write to the output folder {self.path}: {err.strerror or err}; "
                 "choose another --out"
             ) from None
-        if cfg.tensorboard:
+        if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
             self._writer = SummaryWriter(log_dir=str(self.path / "tensorboard"))
@@ -114,13 +115,13 @@ class RunFolder:
             self._writer.close()
 
 
-def check_tensorboard(cfg: TrainConfig) -> None:
+def check_tensorboard(enabled: bool) -> None:
     """Fails before anything is written when ``--tensorboard`` cannot work.
 
     Raises:
         ConfigError: the tensorboard package is missing.
     """
-    if not cfg.tensorboard:
+    if not enabled:
         return
     try:
         import tensorboard  # noqa: F401
