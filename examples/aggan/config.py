@@ -130,9 +130,22 @@ class TrainConfig:
     device: str = _opt(
         "auto", "'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...", resumable=True
     )
-    amp: str = _opt("none", "mixed precision: 'bf16' autocast on CUDA", choices=("none", "bf16"))
+    amp: str = _opt(
+        "none",
+        "mixed precision: 'bf16' autocast (CUDA, or CPUs with AVX-512 BF16 or AMX)",
+        choices=("none", "bf16"),
+    )
     channels_last: bool = _opt(False, "channels-last memory format for networks and images")
-    compile: bool = _opt(False, "torch.compile the networks", resumable=True)
+    compile: bool = _opt(
+        False, "torch.compile both halves of the step (forward, loss and backward)", resumable=True
+    )
+    compile_backend: str = _opt(
+        "inductor",
+        "torch.compile backend: 'inductor' (generated kernels), 'aot_eager' (traced, no "
+        "code generation: quick to check that a configuration compiles)",
+        choices=("inductor", "aot_eager"),
+        resumable=True,
+    )
     fused_adam: bool = _opt(True, "Adam's fused kernel (the same update, one pass)", resumable=True)
     batch_passes: bool = _opt(
         True,

@@ -35,7 +35,7 @@ from .checkpointing import load_networks, read_checkpoint
 from .config import TrainConfig
 from .data import TrainData
 from .model import Discriminators, Generators, build_model
-from .objective import discriminator_loss, generator_loss
+from .objective import discriminator_loss, generator_loss, loss_weights
 
 __all__ = ["Trainer"]
 
@@ -67,7 +67,7 @@ class Trainer:
         self.cfg, self.run_dir, self.dist, self.device = cfg, run_dir, dist, device
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16)
+            torch.autocast(device.type, dtype=torch.bfloat16)
             if cfg.amp == "bf16"
             else contextlib.nullcontext()
         )
@@ -91,8 +91,6 @@ class Trainer:
     def _views(self) -> None:
         """Compiled and distributed views of the same parameters, for the step."""
         run = self.model.networks()
-        if self.cfg.compile:
-            run = {name: torch.compile(net) for name, net in run.items()}
         generators = Generators(
             run["G_xy"],
             run["G_yx"],
@@ -106,6 +104,31 @@ class Trainer:
         # The generator step scores its fakes with these (compiled when compiling), not
         # with the DistributedDataParallel view: no gradient flows to D there.
         self.judges = {name: net for name, net in run.items() if name.startswith("D")}
+        self._weights = loss_weights(self.cfg)
+        self._g_objective, self._d_objective = (
+            self._generator_objective,
+            self._discriminator_objective,
+        )
+        if self.cfg.compile:
+            # Two graphs, one per half of the step (forward and loss; the backward is
+            # compiled with it): far fewer and larger than a graph per network. Under
+            # DDP, dynamo splits them at the gradient buckets.
+            opts = {"backend": self.cfg.compile_backend, "fullgraph": not self.dist.enabled}
+            self._g_objective = torch.compile(self._g_objective, **opts)
+            self._d_objective = torch.compile(self._d_objective, **opts)
+
+    def _generator_objective(self, x: Tensor, y: Tensor, r: float) -> tuple[Any, ...]:
+        with self.autocast:
+            to_y, to_x = self.generators(x, y)
+            total, terms = generator_loss(self.cfg, self.judges, x, y, to_y, to_x, r, self._weights)
+        return total, terms, to_y, to_x
+
+    def _discriminator_objective(
+        self, x: Tensor, y: Tensor, fake_x: Tensor, fake_y: Tensor, masks: Any
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        with self.autocast:
+            scores = self.discriminators(x, y, fake_x, fake_y, masks)
+        return discriminator_loss(self.cfg, scores)
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -177,13 +200,11 @@ class Trainer:
 
     def train_step(self, x: Tensor, y: Tensor, r: float) -> dict[str, Tensor]:
         """One generator step then one discriminator step; returns detached losses."""
-        cfg, model = self.cfg, self.model
+        model = self.model
         d_params = model.discriminator_parameters()
 
         _set_requires_grad(d_params, False)
-        with self.autocast:
-            to_y, to_x = self.generators(x, y)
-            g_total, g_terms = generator_loss(cfg, self.judges, x, y, to_y, to_x, r)
+        g_total, g_terms, to_y, to_x = self._g_objective(x, y, r)
         self.opt_G.zero_grad(set_to_none=True)
         g_total.backward()
         self.opt_G.step()
@@ -206,9 +227,7 @@ class Trainer:
         else:
             fake_y = self.pool_Y.query(to_y.image.detach().float())
             fake_x = self.pool_X.query(to_x.image.detach().float())
-        with self.autocast:
-            scores = self.discriminators(x, y, fake_x, fake_y, masks)
-        d_total, d_losses = discriminator_loss(cfg, scores)
+        d_total, d_losses = self._d_objective(x, y, fake_x, fake_y, masks)
         self.opt_D.zero_grad(set_to_none=True)
         d_total.backward()
         self.opt_D.step()

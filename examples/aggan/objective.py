@@ -33,7 +33,7 @@ from attnguide.losses import (
 from .config import TrainConfig
 from .model import Translation
 
-__all__ = ["discriminator_loss", "generator_loss"]
+__all__ = ["discriminator_loss", "generator_loss", "loss_weights"]
 
 
 def _fooled(cfg: TrainConfig, score: Tensor) -> Tensor:
@@ -49,8 +49,12 @@ def generator_loss(
     to_y: Translation,
     to_x: Translation,
     r: float,
+    weights: AGGANLossWeights | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """The generators' objective of one step and its weighted terms (for logging).
+
+    ``weights`` are the λ of Eq. 9 (:func:`loss_weights` of ``cfg`` when None; pass them
+    built once to keep their checks out of a compiled step).
 
     ``d`` maps ``"D_X"``, ``"D_Y"`` (and ``"D_XA"``, ``"D_YA"``) to the discriminators,
     not their DistributedDataParallel views: the generator step needs no gradient for
@@ -84,10 +88,14 @@ def generator_loss(
         if cfg.tv_loss:
             # AttentionHead computed Eq. 6 per sample in the same pass as the blend.
             terms["tv"] = to_y.tv.float().mean() + to_x.tv.float().mean()
-    weights = AGGANLossWeights(
+    return aggan_generator_objective(terms, weights or loss_weights(cfg), r)
+
+
+def loss_weights(cfg: TrainConfig) -> AGGANLossWeights:
+    """The λ of Eq. 9 that ``cfg`` sets."""
+    return AGGANLossWeights(
         gan=cfg.gan_weight, cycle=cfg.cycle_weight, pixel=cfg.pixel_weight, tv=cfg.tv_weight
     )
-    return aggan_generator_objective(terms, weights, r)
 
 
 def discriminator_loss(

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from .config import ConfigError
 
-__all__ = ["Distributed", "resolve_device", "setup_distributed"]
+__all__ = ["Distributed", "cpu_has_bf16", "resolve_device", "setup_distributed"]
 
 
 @dataclass
@@ -112,12 +112,17 @@ def resolve_device(name: str, amp: str = "none", local_rank: int = 0) -> torch.d
             )
     elif device.type != "cpu":
         raise ConfigError(f"--device {name!r}: only cpu and cuda devices are supported")
-    if amp == "bf16" and device.type != "cuda":
+    if amp == "bf16" and device.type == "cpu" and not cpu_has_bf16():
         raise ConfigError(
-            f"--amp bf16 needs a CUDA device, but this run is on {device.type}; drop --amp "
-            "(CPU runs train in float32) or run on a GPU"
+            "--amp bf16 on the CPU needs bfloat16 kernels (AVX-512 BF16 or AMX), which this "
+            "CPU lacks; drop --amp (train in float32) or run on a GPU"
         )
     return device
+
+
+def cpu_has_bf16() -> bool:
+    """Whether oneDNN can run bfloat16 convolutions natively on this CPU."""
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
 def _env_int(name: str, default: int) -> int:

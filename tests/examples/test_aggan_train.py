@@ -169,6 +169,19 @@ def test_a_training_pair_decodes_two_images(
     assert sum("trainA" in p for p in decoded) == sum("trainB" in p for p in decoded) == 6
 
 
+def test_bf16_autocast_on_a_cpu_with_bf16_kernels(faces: Path, tmp_path: Path) -> None:
+    from common.distributed import cpu_has_bf16
+
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has no bfloat16 kernels")
+    out = tmp_path / "bf16"
+    argv = ["--data-root", str(faces), "--out", str(out), "--max-steps", "2", "--amp", "bf16"]
+    assert train([*argv, "--device", "cpu", "--n-samples", "0"]) == 0
+    record = json.loads((out / "losses.jsonl").read_text().splitlines()[-1])
+    assert all(math.isfinite(v) for v in record.values())
+    assert math.isfinite(json.loads((out / "metrics.json").read_text())["results"]["AtoB"]["psnr"])
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
 def test_cuda_bf16_channels_last(faces: Path, tmp_path: Path) -> None:
