@@ -21,8 +21,9 @@ from common.config import ConfigError, whole_number
 from common.rundir import write_json
 
 from aggan.checkpointing import add_run_arguments, load_run
-from aggan.data import check_layout, default_data_root
+from aggan.data import check_layout, default_data_root, load_test_set
 from aggan.evaluation import evaluate, format_table
+from aggan.visuals import error_figure
 
 __all__ = ["main"]
 
@@ -35,6 +36,16 @@ def main(argv: list[str] | None = None) -> int:
         "--limit", type=whole_number(0), default=0, help="first N test images only (0: all)"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--error-figure",
+        type=Path,
+        metavar="PNG",
+        help="also draw input | mask | output | truth | |output - truth| for a few test "
+        "faces per direction (needs the data set's ground truth)",
+    )
+    parser.add_argument(
+        "--figure-rows", type=whole_number(1), default=4, help="test faces per direction"
+    )
     args = parser.parse_args(argv)
     try:
         cfg, model, device = load_run(args)
@@ -45,12 +56,25 @@ def main(argv: list[str] | None = None) -> int:
         results = evaluate(model, root, cfg.size, device, limit=args.limit)
         if args.json:
             write_json(args.json, results)
+        if args.error_figure:
+            _error_figures(model, root, cfg.size, device, args.error_figure, args.figure_rows)
     except (ConfigError, OSError) as err:
         print(f"evaluate.py: error: {err}", file=sys.stderr)
         return 2
     label = "AGGAN" if cfg.attention_generator else "baseline (no attention)"
     print(format_table(results, label=label))
     return 0
+
+
+def _error_figures(model, root: Path, size: int, device, path: Path, rows: int) -> None:
+    """One error figure per direction: ``path`` with ``-AtoB`` / ``-BtoA`` before .png."""
+    for direction in ("AtoB", "BtoA"):
+        data = load_test_set(root, direction, size, rows)
+        if data.target is None:
+            raise ConfigError(f"{root} has no ground truth (gt/) to draw the errors against")
+        out = path.with_name(f"{path.stem}-{direction}{path.suffix}")
+        error_figure(model, data.source.to(device), data.target.to(device), direction, out)
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":

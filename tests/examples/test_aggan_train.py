@@ -76,6 +76,42 @@ def test_run_folder_holds_everything(run_dir: Path, faces: Path) -> None:
     assert "| copy input (reference) |" in table
 
 
+def test_evaluate_draws_error_figures(run_dir: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "errors.png"
+    assert (
+        evaluate_script.main([str(run_dir), "--error-figure", str(out), "--figure-rows", "2"]) == 0
+    )
+    for direction in ("AtoB", "BtoA"):
+        with Image.open(tmp_path / f"errors-{direction}.png") as img:
+            # five columns: input, mask, output, truth, error; two rows of faces
+            assert img.width > 5 * 100 and img.height > 2 * 100
+
+
+def test_cyclegan_baseline_is_trained_as_its_authors_do(faces: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cyclegan"
+    argv = [
+        "--data-root",
+        str(faces),
+        "--out",
+        str(out),
+        "--max-steps",
+        "2",
+        "--baseline",
+        "cyclegan",
+    ]
+    assert train([*argv, "--no-evaluate", "--n-samples", "0"]) == 0
+    cfg = load_config(out / "config.json")
+    assert not cfg.attention_generator and cfg.objective == "cyclegan" and cfg.d_head == "patch"
+    assert (cfg.lr, cfg.gan_weight, cfg.cycle_weight, cfg.identity_weight) == (2e-4, 1.0, 10.0, 0.5)
+    record = json.loads((out / "losses.jsonl").read_text().splitlines()[0])
+    assert {"G/gan", "G/cycle", "G/identity", "G/total", "D/D_X", "D/D_Y"} == {
+        k for k in record if k.startswith(("G/", "D/"))
+    }
+    # CycleGAN's objective: gan + 10 cycle + 0.5 * 10 identity, no curriculum factor.
+    parts = record["G/gan"] + record["G/cycle"] + record["G/identity"]
+    assert math.isclose(parts, record["G/total"], rel_tol=1e-5)
+
+
 def test_evaluate_script_reproduces_the_results(run_dir: Path, capsys) -> None:
     capsys.readouterr()
     assert evaluate_script.main([str(run_dir), "--json", str(run_dir / "again.json")]) == 0
