@@ -1,14 +1,16 @@
 """Training helpers: the image history pool, the LR schedule, RNG state and checkpoints.
 
 One module per concern: :mod:`~attnguide.training.pool`,
-:mod:`~attnguide.training.schedule`, :mod:`~attnguide.training.rng` and
-:mod:`~attnguide.training.checkpoint`; their public names are re-exported here.
+:mod:`~attnguide.training.schedule`, :mod:`~attnguide.training.rng`,
+:mod:`~attnguide.training.checkpoint` and :mod:`~attnguide.training.weights` (state dicts
+from other projects' files); their public names are re-exported here.
 """
 
 from attnguide.training.checkpoint import MANIFEST, is_checkpoint, load_checkpoint, save_checkpoint
 from attnguide.training.pool import ImagePool
 from attnguide.training.rng import capture_rng_state, restore_rng_state
 from attnguide.training.schedule import linear_decay
+from attnguide.training.weights import load_weights, weight_mismatches
 
 __all__ = [
     "MANIFEST",
@@ -17,6 +19,8 @@ __all__ = [
     "is_checkpoint",
     "linear_decay",
     "load_checkpoint",
+    "load_weights",
     "restore_rng_state",
     "save_checkpoint",
+    "weight_mismatches",
 ]

@@ -86,6 +86,13 @@ class TrainConfig:
     attention_discriminator: bool = _opt(
         True, "attention-guided discriminators D_XA, D_YA on [mask, image] pairs"
     )
+    init_from: str | None = _opt(
+        None,
+        "start from trained networks: a run folder of this example (e.g. a CycleGAN "
+        "baseline), CycleGAN's checkpoints folder (EPOCH_net_G_A.pth, ...) or a folder of "
+        "G_xy.safetensors and G_yx.safetensors (see pretrained.py)",
+    )
+    init_epoch: str = _opt("latest", "which of CycleGAN's checkpoints: EPOCH_net_*.pth")
 
     # objective
     objective: str = _opt(

@@ -39,6 +39,7 @@ from aggan.config import (
 from aggan.data import load_test_set, prepare_data_root
 from aggan.engine import Trainer
 from aggan.evaluation import evaluate, format_table
+from aggan.pretrained import initialise_from, read_pretrained
 from aggan.visuals import sample_grid
 
 __all__ = ["build_parser", "config_from_args", "main", "run"]
@@ -121,6 +122,9 @@ def _train(cfg, resume, folder, dist, device, started, quiet) -> int:
         torch.set_num_threads(cfg.threads)
     root = prepare_data_root(cfg, build=dist.main)
     dist.barrier()
+    pretrained = None
+    if cfg.init_from is not None and resume is None:
+        pretrained = read_pretrained(Path(cfg.init_from), epoch=cfg.init_epoch)
     samples = None
     if dist.main and cfg.n_samples:
         samples = [
@@ -130,6 +134,10 @@ def _train(cfg, resume, folder, dist, device, started, quiet) -> int:
     trainer = Trainer(cfg, root, folder.path, dist, device)
     if resume is not None:
         trainer.restore(folder.checkpoint)
+    elif pretrained is not None:
+        loaded = initialise_from(trainer.model, pretrained, cfg.init_from)
+        if dist.main:
+            print(f"started from {cfg.init_from}: {', '.join(loaded)}", flush=True)
     p = trainer.progress
     bar = None
     if dist.main:

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+from attnguide.training import load_weights, weight_mismatches
+
+
+def test_pth_and_safetensors_files_load_as_state_dicts(tmp_path: Path) -> None:
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+    torch.save(net.state_dict(), tmp_path / "net.pth")
+    save_file(
+        {k: v.contiguous() for k, v in net.state_dict().items()}, tmp_path / "net.safetensors"
+    )
+    for name in ("net.pth", "net.safetensors"):
+        weights = load_weights(tmp_path / name)
+        assert weight_mismatches(net.state_dict(), weights) == []
+        fresh = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+        fresh.load_state_dict(weights)
+        assert torch.equal(fresh[0].weight, net[0].weight)
+
+
+def test_a_pickle_that_would_run_code_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.mkdir, (str(marker),))
+
+    torch.save({"weight": torch.zeros(1), "hook": Payload()}, tmp_path / "evil.pth")
+    with pytest.raises(ValueError, match=r"evil\.pth' holds objects that would run code to load"):
+        load_weights(tmp_path / "evil.pth")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (lambda p: torch.save([torch.zeros(1)], p), "holds a list, not a state dict"),
+        (lambda p: torch.save({"w": 3}, p), r"entries \['w'\] are not tensors"),
+        (lambda p: torch.save({1: torch.zeros(1)}, p), r"entries \[1\] are not tensors"),
+        (lambda p: p.write_bytes(b"not a checkpoint"), "is not a readable weights file"),
+    ],
+)
+def test_what_is_not_a_state_dict_is_named(tmp_path: Path, content, match: str) -> None:
+    content(tmp_path / "x.pth")
+    with pytest.raises(ValueError, match=match):
+        load_weights(tmp_path / "x.pth")
+
+
+def test_missing_and_odd_paths(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"load_weights\(\): '.*nope.pth' does not exist"):
+        load_weights(tmp_path / "nope.pth")
+    with pytest.raises(FileNotFoundError, match="is not a regular file"):
+        load_weights(tmp_path)
+    with pytest.raises(TypeError, match=r"'path' must be a str or os\.PathLike, got int"):
+        load_weights(3)  # type: ignore[arg-type]
+    (tmp_path / "bad.safetensors").write_bytes(b"\x08" + b"\x00" * 7 + b"{}")
+    with pytest.raises(ValueError, match=r"bad\.safetensors' is not a readable weights file"):
+        load_weights(tmp_path / "bad.safetensors")
+
+
+def test_mismatches_list_every_key_and_shape() -> None:
+    ours = {"a": torch.zeros(2), "b": torch.zeros(3, 3), "c": torch.zeros(1)}
+    theirs = {"a": torch.zeros(2), "b": torch.zeros(3, 4), "d": torch.zeros(1)}
+    assert weight_mismatches(ours, theirs) == [
+        "c: in the module, not in the weights",
+        "d: in the weights, not in the module",
+        "b: shape (3, 4) in the weights, (3, 3) in the module",
+    ]
