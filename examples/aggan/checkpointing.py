@@ -20,7 +20,7 @@ from common.distributed import resolve_device
 from common.rundir import CHECKPOINT
 from torch import Tensor
 
-from attnguide.training import load_checkpoint
+from attnguide.training import load_checkpoint, weight_mismatches
 
 from .config import TrainConfig, load_config
 from .model import AGGAN, NAMES, build_model
@@ -84,20 +84,11 @@ def check_fits(model: AGGAN, cfg: TrainConfig, saved: dict[str, Any], where: Pat
         elif name in saved and name not in networks:
             problems.append(f"{name}: in the checkpoint, not in the model")
     for name in (n for n in NAMES if n in networks and n in saved):
-        ours, theirs = networks[name].state_dict(), saved[name]
+        theirs = saved[name]
         if not isinstance(theirs, dict) or not all(isinstance(t, Tensor) for t in theirs.values()):
             problems.append(f"{name}: not a state dict of tensors")
             continue
-        problems += [
-            f"{name}.{k}: missing from the checkpoint" for k in sorted(set(ours) - set(theirs))
-        ]
-        problems += [f"{name}.{k}: not in the model" for k in sorted(set(theirs) - set(ours))]
-        for key in sorted(set(ours) & set(theirs)):
-            if tuple(ours[key].shape) != tuple(theirs[key].shape):
-                problems.append(
-                    f"{name}.{key}: checkpoint shape {tuple(theirs[key].shape)}, "
-                    f"model shape {tuple(ours[key].shape)}"
-                )
+        problems += [f"{name}.{p}" for p in weight_mismatches(networks[name].state_dict(), theirs)]
     if not problems:
         return
     message = [f"the checkpoint {where} does not fit the model of this configuration:"]

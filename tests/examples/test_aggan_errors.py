@@ -175,7 +175,7 @@ def test_resume_a_checkpoint_of_another_configuration(
         f"the checkpoint {run / 'checkpoint'} does not fit the model of this configuration:",
     )
     assert "differing options (checkpoint -> now): masks: 1 -> 2, ngf: 4 -> 6" in err
-    assert "checkpoint shape (4, 3, 7, 7), model shape (6, 3, 7, 7)" in err
+    assert "shape (4, 3, 7, 7) in the weights, (6, 3, 7, 7) in the module" in err
     assert "more differences" in err
     assert digest(run) == before
 
@@ -213,7 +213,7 @@ def test_evaluate_with_a_config_that_does_not_fit(trained: Path, tmp_path: Path,
     )
     assert "attention_discriminator: True -> False, n_blocks: 1 -> 2" in err
     assert "D_XA: in the checkpoint, not in the model" in err
-    assert "missing from the checkpoint" in err
+    assert "in the module, not in the weights" in err
 
 
 def test_translate_bad_folders(trained: Path, tmp_path: Path, capsys) -> None:
