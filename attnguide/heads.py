@@ -53,6 +53,13 @@ class AttentionOutput(NamedTuple):
         - mask: ``(b, 1, h, w)``, or ``(b, k, h, w)`` with ``masks=k >= 2``
         - content: ``(b, c, h, w)``, or ``(b, k-1, c, h, w)`` with ``masks=k >= 2``
         - tv: ``(b,)``
+
+    Example:
+        >>> out = AttentionOutput(torch.zeros(2, 3, 8, 8), torch.ones(2, 1, 8, 8),
+        ...                       torch.zeros(2, 3, 8, 8), torch.zeros(2))
+        >>> image, mask, content, tv = out
+        >>> out.mask.shape
+        torch.Size([2, 1, 8, 8])
     """
 
     image: Tensor
@@ -77,60 +84,23 @@ class AttentionHead(nn.Module):
     For a generator ending in ``conv -> tanh`` this is the paper's ``c7s1-4`` layer
     split in two: the generator's output is the content, the sibling's the mask logits.
 
-    **Which layer.** With ``layer="dotted.name"`` that convolution. Otherwise the last
-    ``nn.Conv2d``/``nn.ConvTranspose2d`` *to execute* whose output has the image's
-    shape, found by tracing a forward: ``example_inputs`` at construction, or else the
-    first real forward. Until then the mask conv is built for a provisional guess: the
-    last *registered* convolution with as many output channels as the first one has
-    input channels, or else the last registered one. If the traced layer's geometry
-    differs from the guess's, the first forward raises and asks for ``layer=`` (or
-    ``example_inputs=``). Before ``nn.DataParallel``, ``torch.compile`` or
-    ``torch.export``, pass one of them or run one eager forward, so the trace is not
-    repeated inside every replica or graph.
+    The layer is the one named by ``layer``, or else the last convolution to execute
+    whose output has the image's shape, traced from ``example_inputs`` or the first
+    forward. Once resolved, the head keeps one hook on it (a no-op outside its forward),
+    so it compiles with ``fullgraph=True`` and works under DDP and ``nn.DataParallel``.
 
-    **Parallelism and compilation.** Once the layer is resolved, the head keeps one
-    forward hook on it, which hands the layer's input to the forward in progress and
-    does nothing when the generator is called on its own (``G.generator(x)``). As
-    torch.compile traces hooks that exist before it runs, a resolved head compiles
-    with ``fullgraph=True``; it also works under DDP, ``nn.DataParallel`` (whose
-    replicas, sharing hook dictionaries, add hooks of their own for each call),
-    ``copy.deepcopy`` and ``torch.export.export`` in non-strict mode
-    (``strict=False``, the default in recent PyTorch). Before the layer is resolved,
-    the first forward traces every convolution with hooks added for that call.
-
-    **Initialisation.** The sibling starts with zero weights, so the initial mask is
-    ``sigmoid(mask_bias)`` everywhere. The default ``mask_bias=0.0`` (mask 0.5) is for
-    training from scratch: the sigmoid is steepest there, so the mask learns fastest,
-    and it is where the original AttentionGAN code starts (its mask conv is drawn from
-    N(0, 0.02), giving logits near 0). To wrap a *pretrained* generator, a large
-    positive bias (e.g. 10: mask 0.99995) keeps its translations unchanged at step 0,
-    but the mask's gradient is scaled by ``sigmoid'(mask_bias)`` (about
-    ``exp(-mask_bias)``), so it starts learning slowly; a moderate bias such as 3-5
-    trades one against the other. A negative bias starts near the identity.
-
-    **Multiple masks** (``masks=k >= 2``, AttentionGAN scheme II): the sibling emits
-    ``k`` mask logits (softmax over ``k``; the last mask keeps the source) followed by
-    ``(k-2)*c`` channels of extra contents (tanh); the generator's output is content 1.
-    The logit of content 1 starts at ``mask_bias`` and the others at 0, so with
-    ``k=2`` the first mask starts at ``sigmoid(mask_bias)``, as with ``k=1``. The extra
-    contents' weights get PyTorch's default conv initialisation (zeros would keep the
-    ``k-2`` extra masks identical forever).
-
-    **Re-initialisation by upstream code.** CycleGAN's ``init_weights`` (class name
-    contains "Conv") and StarGAN v2's ``he_init`` (``isinstance(m, nn.Conv2d)``) skip
-    the sibling, whose class is not a Conv; any other init that reaches it is undone by
-    one call to :meth:`reset_mask_parameters`.
-
-    **Outputs.** The source is the first positional argument of ``forward`` unless
-    ``source`` picks it. The generator may return a tensor or a tuple/list: the image is
-    its first tensor unless ``output`` picks it; other elements are not returned (call
-    ``G.generator`` directly for them).
+    The sibling starts at zero, so the initial mask is ``sigmoid(mask_bias)``: 0 (mask
+    0.5) learns fastest from scratch; a large bias (10: mask 0.99995) keeps a
+    *pretrained* generator's translations at step 0 but scales the mask's gradient by
+    about ``exp(-mask_bias)``, so it learns slowly; a moderate bias trades the two. With
+    ``masks=k >= 2`` the sibling also emits ``k - 2`` extra contents (AttentionGAN
+    scheme II). The guide "How AttentionHead works" has the details of each.
 
     Args:
         generator: Any ``nn.Module`` mapping its inputs to an image (or a tuple holding
             one).
         masks: Number of attention masks ``k``; 1 is AGGAN's sigmoid mask.
-        mask_bias: Initial mask logit; see above.
+        mask_bias: Initial mask logit (finite); see above.
         layer: Dotted name of the convolution that produces the image (as in
             ``generator.named_modules()``); found by tracing when ``None``.
         example_inputs: Positional arguments (a tuple, or one tensor) for a tracing

@@ -56,6 +56,10 @@ class ConvGeometry:
     Two layers with equal geometry, fed inputs of one spatial size, emit outputs of one
     spatial size. Groups are deliberately left out: a sibling is always dense
     (``groups=1``), whatever the layer it copies.
+
+    Example:
+        >>> ConvGeometry.of(nn.Conv2d(3, 8, 4, stride=2, padding=1)).describe()
+        'Conv2d(kernel_size=(4, 4), stride=(2, 2), padding=(1, 1), dilation=(1, 1))'
     """
 
     transposed: bool
@@ -137,6 +141,13 @@ class Sibling(nn.Module):
         - input: ``(b, in_channels, h, w)``
         - output: ``(b, out_channels, h', w')``, ``h', w'`` as the copied layer computes
           them for an input of size ``h, w``.
+
+    Example:
+        >>> conv = nn.Conv2d(8, 3, 7, padding=3, padding_mode="reflect")
+        >>> sibling = Sibling(ConvGeometry.of(conv), 8, 1, bias=True)
+        >>> x = torch.randn(2, 8, 16, 16)
+        >>> sibling(x).shape == conv(x)[:, :1].shape  # zero weights: all zeros for now
+        True
     """
 
     weight: Tensor
@@ -232,6 +243,11 @@ def conv_layers(module: nn.Module) -> list[tuple[str, nn.Module]]:
     """The ``nn.Conv2d`` / ``nn.ConvTranspose2d`` inside ``module``, in registration order.
 
     The name ``""`` stands for ``module`` itself when it is a convolution.
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.ConvTranspose2d(8, 3, 3))
+        >>> [name for name, _ in conv_layers(net)]
+        ['0', '2']
     """
     return [(name, m) for name, m in module.named_modules() if isinstance(m, CONV_TYPES)]
 
@@ -242,6 +258,11 @@ def resolve_conv(fn: str, module: nn.Module, name: object) -> nn.Module:
     Raises:
         TypeError: ``name`` is not a string, or names a module that is not a convolution.
         ValueError: No submodule has that name.
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+        >>> resolve_conv("wrap", net, "0")
+        Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1))
     """
     if not isinstance(name, str):
         raise TypeError(
@@ -281,6 +302,14 @@ def tap(layers: Mapping[str, nn.Module], hook: Hook) -> Iterator[None]:
     call may even come without ``kwargs``: ``Module.__call__`` looks up whether a hook
     takes them only after it has copied the hook list, so a hook that another thread
     is adding or removing meanwhile is called as ``hook(module, args, output)``.
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+        >>> seen = []
+        >>> with tap({"0": net[0]}, lambda name, m, a, kw, out: seen.append((name, out.shape))):
+        ...     _ = net(torch.zeros(1, 3, 5, 5))
+        >>> seen, len(net[0]._forward_hooks)  # the hook is gone again
+        ([('0', torch.Size([1, 4, 3, 3]))], 0)
     """
     handles = []
 
@@ -307,7 +336,13 @@ def tap(layers: Mapping[str, nn.Module], hook: Hook) -> Iterator[None]:
 
 
 def layer_input(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Tensor:
-    """The input tensor a convolution was called with."""
+    """The input tensor a convolution was called with, positional or ``input=``.
+
+    Example:
+        >>> x = torch.zeros(1)
+        >>> layer_input((x,), {}) is x and layer_input((), {"input": x}) is x
+        True
+    """
     return args[0] if args else kwargs["input"]
 
 
@@ -335,6 +370,12 @@ def trace_convs(
 
     Returns:
         ``([(name, input_shape, output_shape), ...], output)`` with one entry per call.
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Conv2d(4, 2, 1))
+        >>> calls, out = trace_convs(net, (torch.zeros(1, 3, 5, 5),))
+        >>> [(name, tuple(o)) for name, _, o in calls]
+        [('0', (1, 4, 3, 3)), ('1', (1, 2, 3, 3))]
     """
     calls: list[tuple[str, torch.Size, torch.Size]] = []
 
@@ -347,7 +388,12 @@ def trace_convs(
 
 
 def describe_calls(calls: list[tuple[str, torch.Size]]) -> str:
-    """Formats ``[(name, output_shape), ...]`` for error messages, most recent first."""
+    """Formats ``[(name, output_shape), ...]`` for error messages, most recent first.
+
+    Example:
+        >>> describe_calls([("a", torch.Size([1, 4])), ("b", torch.Size([1, 2]))])
+        "'b' -> (1, 2), 'a' -> (1, 4)"
+    """
     if not calls:
         return "none"
     return ", ".join(f"{name!r} -> {tuple(shape)}" for name, shape in reversed(calls))

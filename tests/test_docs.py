@@ -398,3 +398,10 @@ def test_site_needs_no_network(built_site: Path) -> None:
         if loaded.search(p.read_text(encoding="utf-8"))
     ]
     assert not offenders, f"pages load remote resources: {offenders}"
+
+
+def test_train_step_tables_match_the_committed_benchmark_json() -> None:
+    script = _load_script("gen_train_step_table")
+    assert script.OUTPUT.read_text(encoding="utf-8") == script.render(), (
+        "docs/includes/train-step-benchmark.md is stale: run python docs/gen_train_step_table.py"
+    )

@@ -102,12 +102,16 @@ class UnpairedImageFolder(Dataset):
         ImportError: Pillow is not installed (``pip install "attnguide[examples]"``).
 
     Example:
-        >>> data = UnpairedImageFolder("datasets/faces", load_size=72, crop_size=64, seed=0)
+        >>> from attnguide.data import make_synthetic_faces
+        >>> root = make_synthetic_faces("faces", n_train=8, n_test=2, size=32)
+        >>> data = UnpairedImageFolder(root, load_size=36, crop_size=32, seed=0)
         >>> loader = torch.utils.data.DataLoader(data, batch_size=4, shuffle=True)
         >>> for epoch in range(2):
         ...     data.set_epoch(epoch)
         ...     for batch in loader:
-        ...         real_a, real_b = batch["A"], batch["B"]  # (4, 3, 64, 64) each
+        ...         real_a, real_b = batch["A"], batch["B"]
+        >>> real_a.shape, real_b.shape
+        (torch.Size([4, 3, 32, 32]), torch.Size([4, 3, 32, 32]))
     """
 
     def __init__(

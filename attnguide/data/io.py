@@ -116,6 +116,13 @@ def load_rgb(path: PathLike) -> Any:
         OSError: The file cannot be read or decoded (missing, corrupt, truncated, not a
             regular file); the message names the file.
         ImportError: Pillow is not installed (``pip install "attnguide[examples]"``).
+
+    Example:
+        >>> from PIL import Image
+        >>> Image.new("LA", (4, 2), (0, 0)).save("clear.png")  # gray, fully transparent
+        >>> im = load_rgb("clear.png")
+        >>> im.mode, im.size, im.getpixel((0, 0))  # composited on white
+        ('RGB', (4, 2), (255, 255, 255))
     """
     Image, ImageOps = require_pillow("load_rgb()")
     if not Path(path).is_file():
@@ -173,6 +180,12 @@ def read_image(path: PathLike, *, size: int | None = None) -> Tensor:
         OSError: The file cannot be read (the message names it).
         TypeError, ValueError: ``size`` is not a positive int.
         ImportError: Pillow is not installed.
+
+    Example:
+        >>> save_image(torch.full((3, 4, 6), 255, dtype=torch.uint8), "white.png")
+        >>> x = read_image("white.png", size=8)
+        >>> x.shape, float(x.min()), float(x.max())
+        (torch.Size([3, 8, 8]), 1.0, 1.0)
     """
     size = _size("read_image", size)
     im = load_rgb(path)
@@ -202,6 +215,13 @@ def read_mask(path: PathLike, *, size: int | None = None) -> Tensor:
         OSError: The file cannot be read (the message names it).
         TypeError, ValueError: ``size`` is not a positive int.
         ImportError: Pillow is not installed.
+
+    Example:
+        >>> mask = torch.zeros(1, 2, 2, dtype=torch.uint8)
+        >>> mask[0, 0, 1] = 255
+        >>> save_image(mask, "mask.png")
+        >>> read_mask("mask.png").tolist()
+        [[[False, True], [False, False]]]
     """
     size = _size("read_mask", size)
     Image, _ = require_pillow("read_mask()")
@@ -262,6 +282,12 @@ def save_image(image: Tensor, path: PathLike) -> None:
         TypeError: ``image`` is not a uint8 tensor.
         ValueError: ``image`` has another shape.
         ImportError: Pillow or numpy is not installed.
+
+    Example:
+        >>> image = torch.rand(3, 8, 8) * 2 - 1  # a generator's output
+        >>> save_image(to_uint8(image), "out/image.png")
+        >>> torch.equal(to_uint8(read_image("out/image.png")), to_uint8(image))
+        True
     """
     fn = "save_image"
     check_shape(fn, "image", image, "c h w", floating=False)

@@ -110,6 +110,15 @@ def restore_rng_state(state: Mapping[str, Any]) -> None:
         TypeError: ``state`` is not a mapping.
         ValueError: ``state`` lacks the ``"python"`` or ``"torch"`` entry, has an
             unknown one, or an entry is not a valid state of its generator.
+
+    Example:
+        >>> import random
+        >>> state = capture_rng_state()
+        >>> first = random.random(), torch.rand(2)
+        >>> restore_rng_state(state)
+        >>> second = random.random(), torch.rand(2)
+        >>> first[0] == second[0] and torch.equal(first[1], second[1])
+        True
     """
     fn = "restore_rng_state"
     if not isinstance(state, Mapping):

@@ -47,6 +47,11 @@ class FacePairs(NamedTuple):
         smiling: Domain B renderings, uint8, ``(n, 3, size, size)``.
         mask: Change masks, bool, ``(n, 1, size, size)``: True where any channel of
             ``neutral`` and ``smiling`` differs.
+
+    Example:
+        >>> pairs = render_face_pairs(1, size=32)
+        >>> bool(((pairs.neutral != pairs.smiling).any(1, keepdim=True) == pairs.mask).all())
+        True
     """
 
     neutral: Tensor
