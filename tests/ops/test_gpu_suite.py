@@ -15,7 +15,7 @@ import torch
 from _fused import ROOT
 
 SUITE = ROOT / "benchmarks" / "gpu_suite.sh"
-STEPS = ["environment", "cuda-tests", "bench-blend-tv", "bench-multi-blend-tv"]
+STEPS = ["environment", "cuda-tests", "bench-blend-tv", "bench-multi-blend-tv", "bench-train-step"]
 # What a step may take beyond its cap before timeout's SIGKILL (--kill-after).
 KILL_AFTER_S = 5
 
@@ -47,13 +47,14 @@ def test_dry_run_lists_every_step_within_eight_minutes(tmp_path: Path) -> None:
     for script in re.findall(r"benchmarks/\S+\.py", result.stdout):
         assert (ROOT / script).is_file(), script
     assert result.stdout.count(f"--output-dir {tmp_path / 'out'}") == 2
+    assert f"--output {tmp_path / 'out' / 'train_step_cuda.json'}" in result.stdout
 
 
-def test_the_training_step_hook_is_marked_but_not_called() -> None:
+def test_the_training_step_of_the_paper_configuration_is_timed() -> None:
     text = SUITE.read_text(encoding="utf-8")
-    assert "HOOK: training-step throughput" in text
     called = [line for line in text.splitlines() if "bench_train_step" in line]
-    assert called and all(line.lstrip().startswith("#") for line in called)
+    assert called and not any(line.lstrip().startswith("#") for line in called)
+    assert "--configs paper256" in text and "--providers eager bf16_cl_compile" in text
 
 
 @needs_bash
