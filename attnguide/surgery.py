@@ -279,7 +279,7 @@ def resolve_conv(fn: str, module: nn.Module, name: object) -> nn.Module:
         ) from None
     if not isinstance(layer, CONV_TYPES):
         raise TypeError(
-            f"{fn}(): layer={name!r} is a {type(layer).__name__}, expected an nn.Conv2d "
+            f"{fn}(): layer={name!r} is {type(layer).__name__}, expected an nn.Conv2d "
             "or nn.ConvTranspose2d"
         )
     return layer

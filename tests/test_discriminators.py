@@ -242,7 +242,7 @@ def test_layer_errors() -> None:
         MaskConditionedDiscriminator(discriminator, layer="model.9")
     with pytest.raises(
         TypeError,
-        match=r"MaskConditionedDiscriminator\(\): layer='model.1' is a LeakyReLU, expected",
+        match=r"MaskConditionedDiscriminator\(\): layer='model.1' is LeakyReLU, expected",
     ):
         MaskConditionedDiscriminator(discriminator, layer="model.1")
 

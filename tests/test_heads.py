@@ -338,7 +338,7 @@ def test_layer_argument_errors() -> None:
         AttentionHead(generator, layer="heads")
     with pytest.raises(
         TypeError,
-        match=r"AttentionHead\(\): layer='' is a TwoHeadGenerator, expected an nn.Conv2d or "
+        match=r"AttentionHead\(\): layer='' is TwoHeadGenerator, expected an nn.Conv2d or "
         r"nn.ConvTranspose2d",
     ):
         AttentionHead(generator, layer="")

@@ -164,7 +164,7 @@ def test_resolve_conv_errors() -> None:
     ):
         resolve_conv("f", g, "head")
     with pytest.raises(
-        TypeError, match=r"f\(\): layer='' is a TwoHeadGenerator, expected an nn.Conv2d"
+        TypeError, match=r"f\(\): layer='' is TwoHeadGenerator, expected an nn.Conv2d"
     ):
         resolve_conv("f", g, "")
     with pytest.raises(TypeError, match=r"f\(\): 'layer' must be a dotted module name .* got int"):

@@ -140,7 +140,8 @@ def load_trained(
             configuration (the message lists the differing keys and shapes).
     """
     if run_dir is not None and not run_dir.is_dir():
-        raise ConfigError(f"{run_dir} is not a run folder (it does not exist)")
+        what = "a file" if run_dir.exists() else "it does not exist"
+        raise ConfigError(f"{run_dir} is not a run folder ({what})")
     config = config or (run_dir / "config.json" if run_dir is not None else None)
     checkpoint = checkpoint or (run_dir / CHECKPOINT if run_dir is not None else None)
     if config is None or checkpoint is None:

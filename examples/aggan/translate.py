@@ -45,7 +45,8 @@ def _outputs(files: list[Path], inputs: Path) -> list[Path]:
 
 def _inputs(inputs: Path) -> list[Path]:
     if not inputs.is_dir():
-        raise ConfigError(f"input folder {inputs} does not exist")
+        what = "is a file, not a folder" if inputs.exists() else "does not exist"
+        raise ConfigError(f"input folder {inputs} {what}")
     files = list_images(inputs)
     if not files:
         raise ConfigError(f"input folder {inputs} holds no images")

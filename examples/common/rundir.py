@@ -72,6 +72,8 @@ class RunFolder:
             path = Path(out)
         else:
             path = Path("runs") / f"{prefix}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"--out {path} is a file, not a folder; choose another --out")
         if (path / "config.json").exists() or (path / CHECKPOINT).exists():
             raise ConfigError(
                 f"{path} already holds a run; continue it with --resume {path} or choose "

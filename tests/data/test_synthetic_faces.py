@@ -249,3 +249,13 @@ def test_module_command(tmp_path: Path) -> None:
     assert "synthetic faces in" in result.stdout
     assert len(list((tmp_path / "faces" / "trainB").iterdir())) == 3
     assert (tmp_path / "p.png").is_file()
+
+
+def test_a_corrupt_manifest_is_refused_and_nothing_removed(tmp_path: Path) -> None:
+    root = tmp_path / "faces"
+    (root / "trainA").mkdir(parents=True)
+    (root / "trainA" / "00000.png").write_bytes(b"mine")
+    (root / "synthetic_faces.json").write_text("{not json")
+    with pytest.raises(FileExistsError, match=r"synthetic_faces\.json' is not a manifest"):
+        make_synthetic_faces(root, n_train=2, n_test=1, size=32)
+    assert (root / "trainA" / "00000.png").read_bytes() == b"mine"

@@ -402,3 +402,22 @@ def test_a_checkpoint_missing_an_entry_is_named(trained: Path, tmp_path: Path, c
     del data["values"]["progress"]
     manifest.write_text(json.dumps(data))
     fails(train_script, ["--resume", str(run)], capsys, "lacks 'progress'")
+
+
+def test_paths_that_are_files_are_named_as_such(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where the built-in faces would be rendered
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    fails(
+        train_script, [*TINY, "--out", str(afile)], capsys, f"--out {afile} is a file, not a folder"
+    )
+    assert not (tmp_path / "datasets").exists()  # refused before the data was rendered
+    fails(evaluate_script, [str(afile)], capsys, f"{afile} is not a run folder (a file)")
+    fails(
+        translate_script,
+        [str(afile), str(afile), str(tmp_path / "o")],
+        capsys,
+        f"input folder {afile} is a file, not a folder",
+    )

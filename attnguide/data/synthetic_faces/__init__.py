@@ -208,7 +208,13 @@ def make_synthetic_faces(
     manifest = root / _MANIFEST
     expected = {name: n_train if name.startswith("train") else n_test for name in folders}
     if manifest.is_file():
-        previous = json.loads(manifest.read_text())
+        try:
+            previous = json.loads(manifest.read_text())
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise FileExistsError(
+                f"{fn}(): '{manifest}' is not a manifest {fn} wrote (not valid JSON), so "
+                "nothing in that folder is overwritten: choose an empty or new folder"
+            ) from None
         if previous == {**config, "complete": True} and all(
             _count_numbered(folders[name]) == n for name, n in expected.items()
         ):
