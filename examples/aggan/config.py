@@ -118,7 +118,12 @@ class TrainConfig:
     )
 
     # optimisation
-    lr: float = _opt(1e-4, "Adam learning rate of generators and discriminators", positive=True)
+    lr: float = _opt(1e-4, "Adam learning rate of the generators (paper: 1e-4)", positive=True)
+    d_lr: float | None = _opt(
+        None,
+        "Adam learning rate of the discriminators (default: --lr, as in the paper)",
+        positive=True,
+    )
     beta1: float = _opt(0.5, "Adam beta1", minimum=0, below=1)
     beta2: float = _opt(0.999, "Adam beta2", minimum=0, below=1)
     batch_size: int = _opt(1, "images per step and process", minimum=1, maximum=4096)

@@ -73,9 +73,10 @@ class Trainer:
         )
         self.data = TrainData(cfg, data_root, rank=dist.rank, world=dist.world)
         self.model = build_model(cfg).to(device, memory_format=self.memory_format)
-        adam = {"lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2), "fused": cfg.fused_adam or None}
-        self.opt_G = torch.optim.Adam(self.model.generator_parameters(), **adam)
-        self.opt_D = torch.optim.Adam(self.model.discriminator_parameters(), **adam)
+        adam = {"betas": (cfg.beta1, cfg.beta2), "fused": cfg.fused_adam or None}
+        self.opt_G = torch.optim.Adam(self.model.generator_parameters(), lr=cfg.lr, **adam)
+        d_lr = cfg.lr if cfg.d_lr is None else cfg.d_lr
+        self.opt_D = torch.optim.Adam(self.model.discriminator_parameters(), lr=d_lr, **adam)
         constant, decay = cfg.epochs - cfg.decay_epochs, max(cfg.decay_epochs, 1)
         self.sched_G = linear_decay(self.opt_G, constant_epochs=constant, decay_epochs=decay)
         self.sched_D = linear_decay(self.opt_D, constant_epochs=constant, decay_epochs=decay)
