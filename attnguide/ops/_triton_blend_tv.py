@@ -44,10 +44,10 @@ import torch
 import triton
 import triton.language as tl
 from torch import Tensor
-from torch.library import triton_op, wrap_triton
 from triton.runtime.jit import JITFunction
 
 from attnguide.ops._backend import interpreter_enabled
+from attnguide.ops._fused_op import register
 
 __all__ = ["blend_tv_triton"]
 
@@ -344,115 +344,9 @@ def _backward(
     return d_mask, d_content, d_source
 
 
-# Two layers of custom ops. The public ones are triton_ops: under torch.compile their
-# body is traced, so inductor sees (and can schedule) the CUDA kernel launches and the
-# partial-sum reduction. Interpreted launches cannot be traced (they run on real data),
-# so on that path the body calls an opaque custom op with a fake implementation.
-
-
-@torch.library.custom_op("attnguide::blend_tv_forward_interpreted", mutates_args=())
-def _forward_interpreted(mask: Tensor, content: Tensor, source: Tensor) -> tuple[Tensor, Tensor]:
-    return _forward(mask, content, source, _fwd_kernel)
-
-
-@_forward_interpreted.register_fake
-def _(mask: Tensor, content: Tensor, source: Tensor) -> tuple[Tensor, Tensor]:
-    return _forward(mask, content, source, None)
-
-
-@torch.library.custom_op("attnguide::blend_tv_backward_interpreted", mutates_args=())
-def _backward_interpreted(
-    grad_image: Tensor,
-    grad_tv: Tensor,
-    mask: Tensor,
-    content: Tensor,
-    source: Tensor,
-    need_mask: bool,
-    need_content: bool,
-    need_source: bool,
-) -> tuple[Tensor, Tensor, Tensor]:
-    return _backward(
-        grad_image,
-        grad_tv,
-        mask,
-        content,
-        source,
-        need_mask,
-        need_content,
-        need_source,
-        _bwd_kernel,
-    )
-
-
-@_backward_interpreted.register_fake
-def _(
-    grad_image: Tensor,
-    grad_tv: Tensor,
-    mask: Tensor,
-    content: Tensor,
-    source: Tensor,
-    need_mask: bool,
-    need_content: bool,
-    need_source: bool,
-) -> tuple[Tensor, Tensor, Tensor]:
-    return _backward(
-        grad_image, grad_tv, mask, content, source, need_mask, need_content, need_source, None
-    )
-
-
-@triton_op("attnguide::blend_tv_forward", mutates_args=())
-def blend_tv_forward(mask: Tensor, content: Tensor, source: Tensor) -> tuple[Tensor, Tensor]:
-    if INTERPRETED:
-        return _forward_interpreted(mask, content, source)
-    return _forward(mask, content, source, wrap_triton(_fwd_kernel))
-
-
-@triton_op("attnguide::blend_tv_backward", mutates_args=())
-def blend_tv_backward(
-    grad_image: Tensor,
-    grad_tv: Tensor,
-    mask: Tensor,
-    content: Tensor,
-    source: Tensor,
-    need_mask: bool,
-    need_content: bool,
-    need_source: bool,
-) -> tuple[Tensor, Tensor, Tensor]:
-    if INTERPRETED:
-        return _backward_interpreted(
-            grad_image, grad_tv, mask, content, source, need_mask, need_content, need_source
-        )
-    return _backward(
-        grad_image,
-        grad_tv,
-        mask,
-        content,
-        source,
-        need_mask,
-        need_content,
-        need_source,
-        wrap_triton(_bwd_kernel),
-    )
-
-
-def _setup_context(ctx, inputs, output) -> None:
-    ctx.save_for_backward(*inputs)
-
-
-def _backward_formula(ctx, grad_image: Tensor, grad_tv: Tensor):
-    mask, content, source = ctx.saved_tensors
-    need_mask, need_content, need_source = ctx.needs_input_grad[:3]
-    d_mask, d_content, d_source = blend_tv_backward(
-        grad_image, grad_tv, mask, content, source, need_mask, need_content, need_source
-    )
-    return (
-        d_mask if need_mask else None,
-        d_content if need_content else None,
-        d_source if need_source else None,
-    )
-
-
-blend_tv_forward.register_autograd(_backward_formula, setup_context=_setup_context)
+blend_tv_forward, blend_tv_backward = register(
+    "blend_tv", _forward, _backward, _fwd_kernel, _bwd_kernel, interpreted=INTERPRETED
+)
 
 
 def blend_tv_triton(mask: Tensor, content: Tensor, source: Tensor) -> tuple[Tensor, Tensor]:

@@ -35,9 +35,9 @@ import torch
 import triton
 import triton.language as tl
 from torch import Tensor
-from torch.library import triton_op, wrap_triton
 from triton.runtime.jit import JITFunction
 
+from attnguide.ops._fused_op import register
 from attnguide.ops._triton_blend_tv import _PROGRAMS_PER_SM, INTERPRETED, _sm_count
 
 __all__ = ["multi_blend_tv_triton"]
@@ -396,116 +396,9 @@ def _backward(
     return d_masks, d_contents, d_source
 
 
-# Two layers of custom ops, as for blend_tv: the public ones are triton_ops, traced by
-# torch.compile; interpreted launches run on real data, so on that path the body calls
-# an opaque custom op with a fake implementation.
-
-
-@torch.library.custom_op("attnguide::multi_blend_tv_forward_interpreted", mutates_args=())
-def _forward_interpreted(masks: Tensor, contents: Tensor, source: Tensor) -> tuple[Tensor, Tensor]:
-    return _forward(masks, contents, source, _fwd_kernel)
-
-
-@_forward_interpreted.register_fake
-def _(masks: Tensor, contents: Tensor, source: Tensor) -> tuple[Tensor, Tensor]:
-    return _forward(masks, contents, source, None)
-
-
-@torch.library.custom_op("attnguide::multi_blend_tv_backward_interpreted", mutates_args=())
-def _backward_interpreted(
-    grad_image: Tensor,
-    grad_tv: Tensor,
-    masks: Tensor,
-    contents: Tensor,
-    source: Tensor,
-    need_masks: bool,
-    need_contents: bool,
-    need_source: bool,
-) -> tuple[Tensor, Tensor, Tensor]:
-    return _backward(
-        grad_image,
-        grad_tv,
-        masks,
-        contents,
-        source,
-        need_masks,
-        need_contents,
-        need_source,
-        _bwd_kernel,
-    )
-
-
-@_backward_interpreted.register_fake
-def _(
-    grad_image: Tensor,
-    grad_tv: Tensor,
-    masks: Tensor,
-    contents: Tensor,
-    source: Tensor,
-    need_masks: bool,
-    need_contents: bool,
-    need_source: bool,
-) -> tuple[Tensor, Tensor, Tensor]:
-    return _backward(
-        grad_image, grad_tv, masks, contents, source, need_masks, need_contents, need_source, None
-    )
-
-
-@triton_op("attnguide::multi_blend_tv_forward", mutates_args=())
-def multi_blend_tv_forward(
-    masks: Tensor, contents: Tensor, source: Tensor
-) -> tuple[Tensor, Tensor]:
-    if INTERPRETED:
-        return _forward_interpreted(masks, contents, source)
-    return _forward(masks, contents, source, wrap_triton(_fwd_kernel))
-
-
-@triton_op("attnguide::multi_blend_tv_backward", mutates_args=())
-def multi_blend_tv_backward(
-    grad_image: Tensor,
-    grad_tv: Tensor,
-    masks: Tensor,
-    contents: Tensor,
-    source: Tensor,
-    need_masks: bool,
-    need_contents: bool,
-    need_source: bool,
-) -> tuple[Tensor, Tensor, Tensor]:
-    if INTERPRETED:
-        return _backward_interpreted(
-            grad_image, grad_tv, masks, contents, source, need_masks, need_contents, need_source
-        )
-    return _backward(
-        grad_image,
-        grad_tv,
-        masks,
-        contents,
-        source,
-        need_masks,
-        need_contents,
-        need_source,
-        wrap_triton(_bwd_kernel),
-    )
-
-
-def _setup_context(ctx, inputs, output) -> None:
-    ctx.save_for_backward(*inputs)
-
-
-def _backward_formula(ctx, grad_image: Tensor, grad_tv: Tensor):
-    masks, contents, source = ctx.saved_tensors
-    need_masks, need_contents, need_source = ctx.needs_input_grad[:3]
-    d_masks, d_contents, d_source = multi_blend_tv_backward(
-        grad_image, grad_tv, masks, contents, source, need_masks, need_contents, need_source
-    )
-    return (
-        d_masks if need_masks else None,
-        d_contents if need_contents else None,
-        d_source if need_source else None,
-    )
-
-
-multi_blend_tv_forward.register_autograd(_backward_formula, setup_context=_setup_context)
+multi_blend_tv_forward, multi_blend_tv_backward = register(
+    "multi_blend_tv", _forward, _backward, _fwd_kernel, _bwd_kernel, interpreted=INTERPRETED
+)
 
 
 def multi_blend_tv_triton(masks: Tensor, contents: Tensor, source: Tensor) -> tuple[Tensor, Tensor]:
