@@ -65,7 +65,9 @@ def inferno(mask: Tensor) -> Tensor:
     return torch.from_numpy(rgba[..., :3]).float().permute(0, 3, 1, 2)
 
 
-def draw(tiles: list[Tensor], out: Path, *, scale: int) -> None:
+def draw(
+    tiles: list[Tensor], out: Path, *, scale: int, labels: tuple[str, ...] = LABELS
+) -> None:
     """One row per image, one column per entry of ``tiles``, labelled on top."""
     from PIL import Image, ImageDraw, ImageFont
 
@@ -82,7 +84,7 @@ def draw(tiles: list[Tensor], out: Path, *, scale: int) -> None:
             canvas.paste(image, (col * (tile + gap), top + row * (tile + gap)))
     pen = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=top * 2 // 3)
-    for col, label in enumerate(LABELS[: len(tiles)]):
+    for col, label in enumerate(labels[: len(tiles)]):
         centre = col * (tile + gap) + tile // 2
         pen.text((centre, top // 2), label, fill="black", font=font, anchor="mm")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -389,6 +389,38 @@ def test_home_figure_script_draws_a_run(tmp_path: Path) -> None:
     assert script.main(["--run", str(tmp_path / "absent"), "--out", str(out)]) == 2
 
 
+@pytest.mark.usefixtures("one_thread")
+def test_upgrade_figure_script_draws_a_cyclegan_and_its_upgrade(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from attnguide.data import make_synthetic_faces
+
+    faces = make_synthetic_faces(tmp_path / "faces", n_train=2, n_test=2, size=32)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+    }
+    tiny = "--size 32 --ngf 4 --n-blocks 1 --ndf 4 --threads 1 --n-samples 1 --max-steps 1"
+    train = [sys.executable, str(ROOT / "examples" / "aggan" / "train.py"), *tiny.split()]
+    common = ["--no-evaluate", "--data-root", str(faces)]
+    cyclegan, upgraded = tmp_path / "cyclegan", tmp_path / "upgraded"
+    for extra in (
+        ["--baseline", "cyclegan", "--out", str(cyclegan)],
+        ["--init-from", str(cyclegan), "--d-head", "patch", "--out", str(upgraded)],
+    ):
+        subprocess.run([*train, *common, *extra], env=env, capture_output=True, check=True)
+    script = _load_script("gen_upgrade_figure")
+    out = tmp_path / "upgrade.png"
+    argv = ["--cyclegan", str(cyclegan), "--upgraded", str(upgraded), "--out", str(out)]
+    assert script.main([*argv, "--rows", "2", "--scale", "2"]) == 0
+    with Image.open(out) as picture:
+        assert picture.size[0] == 4 * 64 + 3 * 4
+    # The two runs swapped: the "CycleGAN" has masks, the "upgrade" has none.
+    swapped = ["--cyclegan", str(upgraded), "--upgraded", str(cyclegan), "--out", str(out)]
+    assert script.main(swapped) == 2
+
+
 def test_site_needs_no_network(built_site: Path) -> None:
     # Pages may link out, but nothing a page loads by itself comes from elsewhere.
     loaded = re.compile(r'<(?:script|link|img)[^>]+(?:src|href)="(https?:)?//', re.IGNORECASE)
