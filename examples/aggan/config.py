@@ -51,7 +51,7 @@ class TrainConfig:
     )
     size: int = _opt(64, "image size the networks see (a multiple of 4; paper: 256)", maximum=4096)
     train_limit: int = _opt(
-        400, "use only the first N training images of each domain (0: all of them)", minimum=0
+        0, "use only the first N training images of each domain (0: all of them)", minimum=0
     )
     flip: bool = _opt(True, "random left-right flips of the training images (paper: on)")
     workers: int = _opt(0, "DataLoader worker processes", minimum=0, maximum=64, resumable=True)
@@ -78,7 +78,7 @@ class TrainConfig:
         1, "attention masks per generator (k >= 2: AttentionGAN scheme II)", minimum=1, maximum=64
     )
     mask_bias: float = _opt(
-        0.0, "initial mask logit: the mask starts at sigmoid(mask_bias) everywhere"
+        -3.0, "initial mask logit: the mask starts at sigmoid(mask_bias) everywhere (paper: 0)"
     )
     attention_generator: bool = _opt(
         True, "attention-guided generators (off: plain generators of the same backbone)"
@@ -118,16 +118,16 @@ class TrainConfig:
     )
 
     # optimisation
-    lr: float = _opt(1e-4, "Adam learning rate of the generators (paper: 1e-4)", positive=True)
+    lr: float = _opt(2e-4, "Adam learning rate of the generators (paper: 1e-4)", positive=True)
     d_lr: float | None = _opt(
-        None,
-        "Adam learning rate of the discriminators (default: --lr, as in the paper)",
+        5e-4,
+        "Adam learning rate of the discriminators (paper: that of --lr, which --paper sets)",
         positive=True,
     )
     beta1: float = _opt(0.5, "Adam beta1", minimum=0, below=1)
     beta2: float = _opt(0.999, "Adam beta2", minimum=0, below=1)
-    batch_size: int = _opt(1, "images per step and process", minimum=1, maximum=4096)
-    epochs: int = _opt(5, "training epochs (paper: 200)", minimum=1)
+    batch_size: int = _opt(4, "images per step and process (paper: 1)", minimum=1, maximum=4096)
+    epochs: int = _opt(4, "training epochs (paper: 200)", minimum=1)
     decay_epochs: int = _opt(
         2, "the last N epochs decay the learning rate linearly to zero (paper: 100)", minimum=0
     )
@@ -189,6 +189,10 @@ class TrainConfig:
 PAPER: dict[str, Any] = {
     "size": 256,
     "train_limit": 0,
+    "batch_size": 1,
+    "lr": 1e-4,
+    "d_lr": None,
+    "mask_bias": 0.0,
     "ngf": 64,
     "n_blocks": 9,
     "ndf": 64,
@@ -217,6 +221,8 @@ BASELINES: dict[str, dict[str, Any]] = {
         "gan_mode": "lsgan",
         "d_head": "patch",
         "lr": 2e-4,
+        "d_lr": None,
+        "batch_size": 1,
         "pool_size": 50,
     },
 }
