@@ -1,6 +1,7 @@
 """Evaluate a trained AGGAN on a test split and print the results table.
 
     python examples/aggan/evaluate.py RUN_DIR [--data-root D] [--json metrics.json]
+    python examples/aggan/evaluate.py RUN_DIR --at-start   # the networks it started from
 
 With the synthetic faces' ground truth (``root/gt/``): PSNR and MSE (0-255 scale)
 against the true counterpart as in the paper's Table I, SSIM, change-region and
@@ -23,6 +24,7 @@ from common.rundir import write_json
 from aggan.checkpointing import add_run_arguments, load_run
 from aggan.data import check_layout, default_data_root, load_test_set
 from aggan.evaluation import evaluate, format_table
+from aggan.pretrained import load_start
 from aggan.visuals import error_figure
 
 __all__ = ["main"]
@@ -37,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
+        "--at-start",
+        action="store_true",
+        help="score the networks a run started from (its --init-from), before its first step",
+    )
+    parser.add_argument(
         "--error-figure",
         type=Path,
         metavar="PNG",
@@ -48,7 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        cfg, model, device = load_run(args)
+        if args.at_start and (args.checkpoint or args.config):
+            raise ConfigError(
+                "--at-start reads the run's own config.json: drop --checkpoint/--config"
+            )
+        cfg, model, device = (
+            load_start(args.run_dir, device=args.device) if args.at_start else load_run(args)
+        )
         root = args.data_root or (
             Path(cfg.data_root) if cfg.data_root else default_data_root(cfg.size)
         )

@@ -22,15 +22,18 @@ that differ.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from common.config import ConfigError
+from common.distributed import resolve_device
 from common.rundir import CHECKPOINT
 from torch import Tensor, nn
 
 from attnguide.training import load_weights, weight_mismatches
 
 from .checkpointing import read_checkpoint
-from .model import AGGAN, NAMES
+from .config import TrainConfig, load_config
+from .model import AGGAN, NAMES, build_model
 
 __all__ = ["initialise_from", "read_pretrained"]
 
@@ -116,3 +119,28 @@ def initialise_from(model: AGGAN, found: dict[str, dict[str, Tensor]], where: st
             nets[name].reset_mask_parameters()
             loaded.append(f"{name} (from {vanilla})")
     return loaded
+
+
+def load_start(run_dir: Path, *, device: str = "auto") -> tuple[TrainConfig, AGGAN, Any]:
+    """The networks a run started from (``--init-from``), before its first step, in
+    eval mode: what ``evaluate.py --at-start`` scores.
+
+    Raises:
+        ConfigError: ``run_dir`` is not a run folder, or its run did not start from
+            trained networks.
+    """
+    config = run_dir / "config.json"
+    if not config.is_file():
+        raise ConfigError(f"{run_dir} is not a run folder (it has no config.json)")
+    cfg = load_config(config)
+    if cfg.init_from is None:
+        raise ConfigError(
+            f"{run_dir} started from random weights (no --init-from): its start is not "
+            "a trained model to evaluate"
+        )
+    model = build_model(cfg)
+    initialise_from(
+        model, read_pretrained(Path(cfg.init_from), epoch=cfg.init_epoch), cfg.init_from
+    )
+    target = resolve_device(device)
+    return cfg, model.to(target).eval(), target

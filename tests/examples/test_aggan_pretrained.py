@@ -160,3 +160,31 @@ def test_sources_that_are_none_of_the_layouts_or_would_run_code(tmp_path: Path) 
     ):
         read_pretrained(evil)
     assert not marker.exists()
+
+
+def test_evaluate_at_start_scores_the_cyclegan_for_a_large_mask_bias(
+    cyclegan_run: Path, faces: Path, tmp_path: Path, capsys
+) -> None:
+    from aggan import evaluate as evaluate_script
+
+    out = tmp_path / "upgraded"
+    argv = [*TINY, "--data-root", str(faces), "--out", str(out), "--max-steps", "1"]
+    argv += ["--d-head", "patch", "--init-from", str(cyclegan_run), "--mask-bias", "10"]
+    assert train_script.main([*argv, "--no-evaluate", "--n-samples", "0"]) == 0
+    theirs, start, end = tmp_path / "cyclegan.json", tmp_path / "start.json", tmp_path / "end.json"
+    assert evaluate_script.main([str(cyclegan_run), "--device", "cpu", "--json", str(theirs)]) == 0
+    assert (
+        evaluate_script.main([str(out), "--at-start", "--device", "cpu", "--json", str(start)]) == 0
+    )
+    assert evaluate_script.main([str(out), "--device", "cpu", "--json", str(end)]) == 0
+    import json
+
+    theirs, start, end = (json.loads(p.read_text()) for p in (theirs, start, end))
+    for direction in ("AtoB", "BtoA"):
+        # Step 0 of the upgrade is the CycleGAN (to the mask's 0.99995), not the step after.
+        assert start[direction]["psnr"] == pytest.approx(theirs[direction]["psnr"], abs=0.01)
+        assert start[direction]["mask_mean"] > 0.9999
+        assert end[direction] != start[direction]
+    capsys.readouterr()
+    assert evaluate_script.main([str(cyclegan_run), "--at-start", "--device", "cpu"]) == 2
+    assert "started from random weights (no --init-from)" in capsys.readouterr().err
