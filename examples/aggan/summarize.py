@@ -42,7 +42,8 @@ _FREE = {"seed", "out", "threads", "workers", "sample_every", "save_every", "log
 def read_group(pattern: str) -> list[dict]:
     """The ``metrics.json`` of every run folder ``pattern`` matches, checked to be
     finished, evaluated runs of one configuration up to the seed."""
-    folders = sorted(Path(p) for p in glob.glob(pattern))
+    # Files beside the run folders (logs, say) are not runs.
+    folders = sorted(p for p in map(Path, glob.glob(pattern)) if p.is_dir())
     if not folders:
         raise ConfigError(f"{pattern!r} matches no run folder")
     runs = []

@@ -33,6 +33,7 @@ def _run(folder: Path, seed: int, psnr: float, *, lr: float = 2e-4, results: boo
 def test_mean_and_range_over_seeds(tmp_path: Path, capsys) -> None:
     for seed, psnr in enumerate((25.0, 26.0, 30.0)):
         _run(tmp_path / f"aggan-s{seed}", seed, psnr)
+    (tmp_path / "aggan-s0.log").write_text("a log beside the runs is not a run")
     assert main([f"AGGAN={tmp_path}/aggan-s*"]) == 0
     table = capsys.readouterr().out
     assert (
