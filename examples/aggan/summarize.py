@@ -66,7 +66,9 @@ def read_group(pattern: str) -> list[dict]:
     return runs
 
 
-def _cell(values: list[float], fmt: str = "{:.2f}") -> str:
+def _cell(values: list[float | str], fmt: str = "{:.2f}") -> str:
+    # metrics.json writes infinities as the strings "inf" and "-inf".
+    values = [float(v) for v in values]
     if not values:
         return "–"
     if any(math.isinf(v) for v in values):
