@@ -114,7 +114,14 @@ class Trainer:
             # Two graphs, one per half of the step (forward and loss; the backward is
             # compiled with it): far fewer and larger than a graph per network. Under
             # DDP, dynamo splits them at the gradient buckets.
-            opts = {"backend": self.cfg.compile_backend, "fullgraph": not self.dist.enabled}
+            # An epoch's smaller last batch would otherwise recompile with a symbolic
+            # batch size, which inductor cannot lower here (a sympy comparison it
+            # cannot decide); a static graph per batch size costs one more compile.
+            opts = {
+                "backend": self.cfg.compile_backend,
+                "fullgraph": not self.dist.enabled,
+                "dynamic": False,
+            }
             self._g_objective = torch.compile(self._g_objective, **opts)
             self._d_objective = torch.compile(self._d_objective, **opts)
 
