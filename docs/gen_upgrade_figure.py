@@ -20,13 +20,13 @@ import torch
 from torch import Tensor
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-from gen_home_figure import columns, draw  # noqa: E402
+for folder in (HERE, HERE.parent / "examples"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 from aggan.checkpointing import load_trained  # noqa: E402
 from aggan.config import ConfigError  # noqa: E402
+from gen_home_figure import columns, draw  # noqa: E402
 
 LABELS = ("input", "CycleGAN", "upgraded", "attention mask")
 
