@@ -65,9 +65,7 @@ def inferno(mask: Tensor) -> Tensor:
     return torch.from_numpy(rgba[..., :3]).float().permute(0, 3, 1, 2)
 
 
-def draw(
-    tiles: list[Tensor], out: Path, *, scale: int, labels: tuple[str, ...] = LABELS
-) -> None:
+def draw(tiles: list[Tensor], out: Path, *, scale: int, labels: tuple[str, ...] = LABELS) -> None:
     """One row per image, one column per entry of ``tiles``, labelled on top."""
     from PIL import Image, ImageDraw, ImageFont
 
@@ -91,16 +89,21 @@ def draw(
     canvas.save(out, optimize=True)
 
 
+def add_figure_arguments(parser: argparse.ArgumentParser, out: Path) -> None:
+    """The options every figure script shares: where, which faces, how large, on what."""
+    parser.add_argument("--out", type=Path, default=out)
+    parser.add_argument("--data-root", type=Path, help="test data (default: the run's)")
+    parser.add_argument("--rows", type=int, default=3, help="test faces to show")
+    parser.add_argument("--scale", type=int, default=0, help="pixels per image pixel (0: auto)")
+    parser.add_argument("--device", default="cpu")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--run", type=Path, required=True, metavar="RUN_DIR", help="an examples/aggan run folder"
     )
-    parser.add_argument("--out", type=Path, default=HERE / "images" / "home.png")
-    parser.add_argument("--data-root", type=Path, help="test data (default: the run's)")
-    parser.add_argument("--rows", type=int, default=3, help="test faces to show")
-    parser.add_argument("--scale", type=int, default=0, help="pixels per image pixel (0: auto)")
-    parser.add_argument("--device", default="cpu")
+    add_figure_arguments(parser, HERE / "images" / "home.png")
     args = parser.parse_args(argv)
     try:
         tiles = columns(args.run, args.data_root, args.rows, args.device)

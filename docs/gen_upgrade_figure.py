@@ -26,7 +26,7 @@ for folder in (HERE, HERE.parent / "examples"):
 
 from aggan.checkpointing import load_trained  # noqa: E402
 from aggan.config import ConfigError  # noqa: E402
-from gen_home_figure import columns, draw  # noqa: E402
+from gen_home_figure import add_figure_arguments, columns, draw  # noqa: E402
 
 LABELS = ("input", "CycleGAN", "upgraded", "attention mask")
 
@@ -45,11 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cyclegan", type=Path, required=True, metavar="RUN_DIR")
     parser.add_argument("--upgraded", type=Path, required=True, metavar="RUN_DIR")
-    parser.add_argument("--out", type=Path, default=HERE / "images" / "upgrade-cyclegan.png")
-    parser.add_argument("--data-root", type=Path, help="test data (default: the upgraded run's)")
-    parser.add_argument("--rows", type=int, default=3, help="test faces to show")
-    parser.add_argument("--scale", type=int, default=0, help="pixels per image pixel (0: auto)")
-    parser.add_argument("--device", default="cpu")
+    add_figure_arguments(parser, HERE / "images" / "upgrade-cyclegan.png")
     args = parser.parse_args(argv)
     try:
         inputs, mask, upgraded = columns(args.upgraded, args.data_root, args.rows, args.device)

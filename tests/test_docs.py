@@ -356,13 +356,8 @@ def test_home_page_shows_the_generated_picture(built_site: Path) -> None:
     assert (built_site / "images" / name).stat().st_size > 1000
 
 
-@pytest.mark.usefixtures("one_thread")
-def test_home_figure_script_draws_a_run(tmp_path: Path) -> None:
-    from PIL import Image
-
-    from attnguide.data import make_synthetic_faces
-
-    faces = make_synthetic_faces(tmp_path / "faces", n_train=2, n_test=2, size=32)
+def _train_tiny(faces: Path, out: Path, *flags: str) -> Path:
+    """One step of the AGGAN example at tiny sizes into ``out``, in a subprocess."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
@@ -370,14 +365,19 @@ def test_home_figure_script_draws_a_run(tmp_path: Path) -> None:
     }
     tiny = "--size 32 --ngf 4 --n-blocks 1 --ndf 4 --threads 1 --n-samples 1 --max-steps 1"
     train = [sys.executable, str(ROOT / "examples" / "aggan" / "train.py"), *tiny.split()]
-    run = tmp_path / "run"
-    subprocess.run(
-        [*train, "--no-evaluate", "--data-root", str(faces), "--out", str(run)],
-        env=env,
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
+    argv = [*train, "--no-evaluate", "--data-root", str(faces), "--out", str(out), *flags]
+    subprocess.run(argv, env=env, capture_output=True, check=True, timeout=120)
+    return out
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_home_figure_script_draws_a_run(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from attnguide.data import make_synthetic_faces
+
+    faces = make_synthetic_faces(tmp_path / "faces", n_train=2, n_test=2, size=32)
+    run = _train_tiny(faces, tmp_path / "run")
     script = _load_script("gen_home_figure")
     out = tmp_path / "home.png"
     assert script.main(["--run", str(run), "--out", str(out), "--rows", "2", "--scale", "2"]) == 0
@@ -396,20 +396,10 @@ def test_upgrade_figure_script_draws_a_cyclegan_and_its_upgrade(tmp_path: Path) 
     from attnguide.data import make_synthetic_faces
 
     faces = make_synthetic_faces(tmp_path / "faces", n_train=2, n_test=2, size=32)
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        "OMP_NUM_THREADS": "1",
-    }
-    tiny = "--size 32 --ngf 4 --n-blocks 1 --ndf 4 --threads 1 --n-samples 1 --max-steps 1"
-    train = [sys.executable, str(ROOT / "examples" / "aggan" / "train.py"), *tiny.split()]
-    common = ["--no-evaluate", "--data-root", str(faces)]
-    cyclegan, upgraded = tmp_path / "cyclegan", tmp_path / "upgraded"
-    for extra in (
-        ["--baseline", "cyclegan", "--out", str(cyclegan)],
-        ["--init-from", str(cyclegan), "--d-head", "patch", "--out", str(upgraded)],
-    ):
-        subprocess.run([*train, *common, *extra], env=env, capture_output=True, check=True)
+    cyclegan = _train_tiny(faces, tmp_path / "cyclegan", "--baseline", "cyclegan")
+    upgraded = _train_tiny(
+        faces, tmp_path / "upgraded", "--init-from", str(cyclegan), "--d-head", "patch"
+    )
     script = _load_script("gen_upgrade_figure")
     out = tmp_path / "upgrade.png"
     argv = ["--cyclegan", str(cyclegan), "--upgraded", str(upgraded), "--out", str(out)]
