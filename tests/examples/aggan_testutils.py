@@ -10,7 +10,9 @@ EXAMPLES = REPO / "examples"
 TRAIN = EXAMPLES / "aggan" / "train.py"
 
 # Options of a model small enough to train a step in a few milliseconds.
-_TINY = "--size 32 --ngf 4 --n-blocks 1 --ndf 4 --threads 1 --n-samples 1 --log-every 1"
+_TINY = (
+    "--size 32 --ngf 4 --n-blocks 1 --ndf 4 --batch-size 1 --threads 1 --n-samples 1 --log-every 1"
+)
 TINY = _TINY.split(" ")
 
 

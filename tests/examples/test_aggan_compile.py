@@ -67,7 +67,8 @@ def test_every_configuration_compiles_in_one_graph_per_half(
 
 def test_inductor_compiled_steps_match_eager(faces: Path, tmp_path: Path) -> None:
     # Six images a domain in batches of 4: the second step's batch of 2 is a new shape.
-    eager = _losses(faces, tmp_path / "eager", [])
-    compiled = _losses(faces, tmp_path / "compiled", ["--compile"])
+    batches = ["--batch-size", "4"]
+    eager = _losses(faces, tmp_path / "eager", batches)
+    compiled = _losses(faces, tmp_path / "compiled", [*batches, "--compile"])
     # Generated kernels fuse and reorder float arithmetic: equal to rounding.
     _assert_same(eager, compiled, rel=1e-4)
