@@ -16,6 +16,18 @@ from aggan import train as train_script
 from aggan_testutils import TINY
 
 
+@pytest.fixture(autouse=True)
+def _fresh_dynamo():
+    """Each test builds its own Trainer, whose compiled halves share their code objects
+    with every other test's: without a reset, one process runs out of dynamo's
+    recompile limit (8 per code object) long before a user's single run would."""
+    import torch
+
+    torch._dynamo.reset()
+    yield
+    torch._dynamo.reset()
+
+
 def _losses(faces: Path, out: Path, flags: list[str]) -> list[dict[str, float]]:
     argv = [*TINY, "--data-root", str(faces), "--out", str(out), "--max-steps", "3"]
     assert train_script.main([*argv, "--no-evaluate", "--n-samples", "0", *flags]) == 0
