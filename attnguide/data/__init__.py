@@ -15,7 +15,13 @@ from attnguide.data.io import (
     to_uint8,
 )
 from attnguide.data.sampler import EpochSampler
-from attnguide.data.synthetic_faces import FacePairs, make_synthetic_faces, render_face_pairs
+from attnguide.data.synthetic_faces import (
+    FacePairs,
+    make_expression_faces,
+    make_synthetic_faces,
+    render_expressions,
+    render_face_pairs,
+)
 
 __all__ = [
     "IMG_EXTENSIONS",
@@ -24,9 +30,11 @@ __all__ = [
     "UnpairedImageFolder",
     "list_images",
     "load_rgb",
+    "make_expression_faces",
     "make_synthetic_faces",
     "read_image",
     "read_mask",
+    "render_expressions",
     "render_face_pairs",
     "save_image",
     "to_uint8",

@@ -1,4 +1,5 @@
-"""Synthetic cartoon faces: neutral (domain A) and smiling (domain B), with ground truth.
+"""Synthetic cartoon faces: neutral (domain A) and smiling (domain B), with ground truth;
+and the same identities in four expressions (:func:`make_expression_faces`).
 
 Each identity is drawn from its own random stream, so an identity looks the same
 whatever else is rendered with it. The two expressions of one identity are rendered
@@ -29,7 +30,16 @@ from attnguide.data._pillow import require_pillow
 from attnguide.data.io import save_image
 from attnguide.data.synthetic_faces._render import BATCH_PIXELS, SUPERSAMPLE, identity, render
 
-__all__ = ["MAX_SIZE", "MIN_SIZE", "FacePairs", "make_synthetic_faces", "render_face_pairs"]
+__all__ = [
+    "EXPRESSIONS",
+    "MAX_SIZE",
+    "MIN_SIZE",
+    "FacePairs",
+    "make_expression_faces",
+    "make_synthetic_faces",
+    "render_expressions",
+    "render_face_pairs",
+]
 
 MIN_SIZE = 32
 """The smallest image size the faces are rendered at."""
@@ -37,6 +47,15 @@ MAX_SIZE = 512
 """The largest image size the faces are rendered at."""
 
 T = TypeVar("T")
+
+#: The expressions of :func:`make_expression_faces`, in label order: the name of each
+#: domain and the expression (and amount) it is rendered with.
+EXPRESSIONS: dict[str, tuple[str, float]] = {
+    "neutral": ("smile", 0.0),
+    "smiling": ("smile", 1.0),
+    "surprised": ("surprise", 1.0),
+    "sad": ("sad", 1.0),
+}
 
 
 class FacePairs(NamedTuple):
@@ -207,27 +226,8 @@ def make_synthetic_faces(
     }
     manifest = root / _MANIFEST
     expected = {name: n_train if name.startswith("train") else n_test for name in folders}
-    if manifest.is_file():
-        try:
-            previous = json.loads(manifest.read_text())
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise FileExistsError(
-                f"{fn}(): '{manifest}' is not a manifest {fn} wrote (not valid JSON), so "
-                "nothing in that folder is overwritten: choose an empty or new folder"
-            ) from None
-        if previous == {**config, "complete": True} and all(
-            _count_numbered(folders[name]) == n for name, n in expected.items()
-        ):
-            return root
-        _remove_previous(folders)
-    elif root.is_dir() and any(root.iterdir()):
-        raise FileExistsError(
-            f"{fn}(): '{root}' is not empty and has no {_MANIFEST}; it was not written by "
-            f"{fn}, so nothing is overwritten: choose an empty or new folder"
-        )
-    for folder in folders.values():
-        folder.mkdir(parents=True, exist_ok=True)
-    manifest.write_text(json.dumps({**config, "complete": False}))
+    if _prepare(fn, root, manifest, config, folders, expected):
+        return root
 
     step = _batch_size(size)
     jobs = [
@@ -243,6 +243,187 @@ def make_synthetic_faces(
     _parallel(jobs)
     manifest.write_text(json.dumps({**config, "complete": True}))
     return root
+
+
+def _prepare(
+    fn: str,
+    root: Path,
+    manifest: Path,
+    config: dict,
+    folders: dict[str, Path],
+    expected: dict[str, int],
+) -> bool:
+    """Readies ``root`` for writing; True when it already holds this very data set.
+
+    A manifest written by ``fn`` with other arguments (or an interrupted run) gets its
+    numbered images removed; a non-empty folder without a manifest is refused.
+    """
+    if manifest.is_file():
+        try:
+            previous = json.loads(manifest.read_text())
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise FileExistsError(
+                f"{fn}(): '{manifest}' is not a manifest {fn} wrote (not valid JSON), so "
+                "nothing in that folder is overwritten: choose an empty or new folder"
+            ) from None
+        if previous == {**config, "complete": True} and all(
+            _count_numbered(folders[name]) == n for name, n in expected.items()
+        ):
+            return True
+        _remove_previous(folders)
+    elif root.is_dir() and any(root.iterdir()):
+        raise FileExistsError(
+            f"{fn}(): '{root}' is not empty and has no {manifest.name}; it was not written "
+            f"by {fn}, so nothing is overwritten: choose an empty or new folder"
+        )
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps({**config, "complete": False}))
+    return False
+
+
+def render_expressions(
+    n: int, *, size: int = 64, seed: int = 0, start: int = 0, split: str = "test"
+) -> dict[str, Tensor]:
+    """Renders identities ``start .. start + n - 1`` in every expression of
+    :data:`EXPRESSIONS`, from the same identity parameters.
+
+    Only the mouth, the cheeks, the eyes and the brows depend on the expression, so two
+    renderings of one identity differ exactly where the expressions differ: the change
+    mask of a pair is ``(a != b).any(1, keepdim=True)``. The neutral and smiling
+    renderings of the test split are the two-domain data set's ``testA`` and ``testB``.
+
+    Args:
+        n: Number of identities.
+        size: Image side in pixels, 32 to 512.
+        seed: Data set seed.
+        start: Index of the first identity.
+        split: ``"test"`` or ``"train"``: which identities.
+
+    Returns:
+        Expression name -> uint8 renderings, ``(n, 3, size, size)``.
+
+    Example:
+        >>> faces = render_expressions(2, size=32)
+        >>> list(faces), tuple(faces["sad"].shape)
+        (['neutral', 'smiling', 'surprised', 'sad'], (2, 3, 32, 32))
+        >>> bool(torch.equal(faces["smiling"], render_face_pairs(2, size=32).smiling))
+        True
+    """
+    fn = "render_expressions"
+    _check_int(fn, "n", n, 1)
+    _check_int(fn, "size", size, MIN_SIZE, MAX_SIZE)
+    _check_int(fn, "seed", seed, 0)
+    _check_int(fn, "start", start, 0)
+    if split not in ("train", "test"):
+        raise ValueError(f"{fn}(): 'split' must be 'train' or 'test', got {split!r}")
+    step = _batch_size(size)
+    firsts = range(start, start + n, step)
+
+    def one(first: int) -> dict[str, Tensor]:
+        ids = [identity(seed, split, i) for i in range(first, min(first + step, start + n))]
+        return {
+            name: render(ids, [amount] * len(ids), size, expression=expression)
+            for name, (expression, amount) in EXPRESSIONS.items()
+        }
+
+    parts = _parallel([partial(one, first) for first in firsts])
+    return {name: torch.cat([part[name] for part in parts]) for name in EXPRESSIONS}
+
+
+_EXPRESSION_MANIFEST = "expression_faces.json"
+
+
+def _pairs() -> list[tuple[str, str]]:
+    names = list(EXPRESSIONS)
+    return [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+
+
+def make_expression_faces(
+    root: str | Path, *, n_train: int = 500, n_test: int = 100, size: int = 64, seed: int = 0
+) -> Path:
+    """Writes the multi-expression faces (neutral, smiling, surprised, sad), RaFD-style.
+
+    Layout, with ``NNNNN`` a zero-padded index and one folder per domain::
+
+        root/train/<expression>/NNNNN.png   n_train identities, each in every expression
+        root/test/<expression>/NNNNN.png    n_test other identities, the same way
+        root/gt/mask/<a>-<b>/NNNNN.png      where test/<a>/NNNNN.png and test/<b>/NNNNN.png
+                                            differ (L, 255 = differs), for every pair a, b
+                                            in :data:`EXPRESSIONS` order
+
+    The true counterpart of ``test/<a>/NNNNN.png`` in expression ``b`` is
+    ``test/<b>/NNNNN.png``. Smiling and surprised change the mouth, cheeks, eyes and
+    (surprised) brows; sad turns the mouth down and tilts the brows; every other pixel
+    of an identity is identical across its expressions. Determinism, the manifest
+    (``expression_faces.json``) and the refusal to write into a folder this function
+    did not write are as for :func:`make_synthetic_faces`.
+
+    Args:
+        root: Output folder (created if missing).
+        n_train: Training identities (each written in all four expressions).
+        n_test: Test identities.
+        size: Image side in pixels, 32 to 512.
+        seed: Data set seed.
+
+    Returns:
+        ``root`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: A count is below 1 or ``size`` is outside [32, 512].
+        FileExistsError: ``root`` holds files that this function did not write.
+        ImportError: Pillow is not installed (``pip install "attnguide[examples]"``).
+
+    Example:
+        >>> root = make_expression_faces("datasets/expressions", n_train=2, n_test=2, size=32)
+        >>> sorted(p.name for p in (root / "train").iterdir())
+        ['neutral', 'sad', 'smiling', 'surprised']
+        >>> len(list((root / "gt" / "mask").iterdir()))  # one folder per pair
+        6
+    """
+    fn = "make_expression_faces"
+    if not isinstance(root, (str, Path)):
+        raise TypeError(f"{fn}(): 'root' must be a str or Path, got {type(root).__name__}")
+    _check_int(fn, "n_train", n_train, 1)
+    _check_int(fn, "n_test", n_test, 1)
+    _check_int(fn, "size", size, MIN_SIZE, MAX_SIZE)
+    _check_int(fn, "seed", seed, 0)
+    require_pillow(f"{fn}()")
+    root = Path(root)
+    config = {"format": _FORMAT, "n_train": n_train, "n_test": n_test, "size": size, "seed": seed}
+    folders = {
+        f"{split}/{name}": root / split / name
+        for split in ("train", "test")
+        for name in EXPRESSIONS
+    }
+    folders.update({f"gt/mask/{a}-{b}": root / "gt" / "mask" / f"{a}-{b}" for a, b in _pairs()})
+    expected = {key: n_train if key.startswith("train") else n_test for key in folders}
+    if _prepare(fn, root, root / _EXPRESSION_MANIFEST, config, folders, expected):
+        return root
+    step = _batch_size(size)
+    jobs = [
+        partial(_write_expressions, folders, split, first, min(step, n - first), size, seed)
+        for split, n in (("train", n_train), ("test", n_test))
+        for first in range(0, n, step)
+    ]
+    _parallel(jobs)
+    (root / _EXPRESSION_MANIFEST).write_text(json.dumps({**config, "complete": True}))
+    return root
+
+
+def _write_expressions(
+    folders: dict[str, Path], split: str, start: int, n: int, size: int, seed: int
+) -> None:
+    faces = render_expressions(n, size=size, seed=seed, start=start, split=split)
+    for k in range(n):
+        name = f"{start + k:05d}.png"
+        for expression, images in faces.items():
+            save_image(images[k], folders[f"{split}/{expression}"] / name)
+        if split == "test":
+            for a, b in _pairs():
+                mask = (faces[a][k] != faces[b][k]).any(0, keepdim=True).to(torch.uint8) * 255
+                save_image(mask, folders[f"gt/mask/{a}-{b}"] / name)
 
 
 def _write_train(

@@ -160,12 +160,21 @@ def _sample_identity(rng: random.Random) -> dict[str, object]:
     return p
 
 
-def _batch(ids: Sequence[dict[str, object]], smile: Sequence[float]) -> dict[str, Tensor]:
-    """Stacks identity parameters into (b,) or (b, k) float32 tensors, plus the smiles."""
+#: The expressions :func:`render` draws; "smile" is the two-domain data set's.
+EXPRESSIONS = ("smile", "surprise", "sad")
+
+
+def _batch(
+    ids: Sequence[dict[str, object]], amount: Sequence[float], expression: str
+) -> dict[str, Tensor]:
+    """Stacks identity parameters into (b,) or (b, k) float32 tensors, plus the amount
+    of each expression (zero for all but ``expression``)."""
     out: dict[str, Tensor] = {}
     for key in ids[0]:
         out[key] = torch.tensor([p[key] for p in ids], dtype=torch.float32)
-    out["smile"] = torch.tensor(list(smile), dtype=torch.float32)
+    amounts = torch.tensor(list(amount), dtype=torch.float32)
+    for name in EXPRESSIONS:
+        out[name] = amounts if name == expression else torch.zeros_like(amounts)
     return out
 
 
@@ -416,7 +425,14 @@ def _draw_cheeks(cv: _Canvas, p: dict[str, Tensor]) -> None:
 
 
 def _draw_mouth(cv: _Canvas, p: dict[str, Tensor]) -> None:
-    """A line that curves up into an open smile with teeth (expression-dependent)."""
+    """A line that curves up into an open smile with teeth, down into a frown, or opens
+    into a round O (expression-dependent)."""
+    if bool(p["surprise"].any()):
+        _draw_round_mouth(cv, p)
+        return
+    if bool(p["sad"].any()):
+        _draw_frown(cv, p)
+        return
     cx, cy, smile = p["cx"], p["cy"], p["smile"]
     mcy = cy + p["mouth_dy"]
     w = p["mouth_w"] * (1.0 + 0.2 * smile)
@@ -442,6 +458,40 @@ def _draw_mouth(cv: _Canvas, p: dict[str, Tensor]) -> None:
     cv.paint(win, cv.coverage(teeth), _TEETH)
 
 
+def _draw_round_mouth(cv: _Canvas, p: dict[str, Tensor]) -> None:
+    """Surprise: the mouth opens into a dark oval ringed by the lip."""
+    cx, cy, o = p["cx"], p["cy"], p["surprise"]
+    rx = p["mouth_w"] * (1.0 - 0.45 * o)
+    ry = p["mouth_t"] + o * p["smile_open"] * 0.6
+    mcy = cy + p["mouth_dy"] + ry * 0.3
+    t = p["mouth_t"]
+    win = cv.window(cx - rx - t, cx + rx + t, mcy - ry - t, mcy + ry + t)
+    if win is None:
+        return
+    ring = _ellipse(win.x, win.y, _sc(cx), _sc(mcy), _sc(rx), _sc(ry))
+    cv.paint(win, cv.coverage(ring - _sc(t) * 0.5), _col(p["lip"]))
+    cv.paint(win, cv.coverage(ring + _sc(t) * 0.5), _MOUTH)
+
+
+def _draw_frown(cv: _Canvas, p: dict[str, Tensor]) -> None:
+    """Sadness: a closed mouth whose corners turn down."""
+    cx, cy, d = p["cx"], p["cy"], p["sad"]
+    mcy = cy + p["mouth_dy"]
+    w = p["mouth_w"] * (1.0 - 0.15 * d)
+    drop = d * p["smile_lift"] * 0.8
+    t = p["mouth_t"]
+    curve = p["mouth_curve"].clamp(max=0)  # a frown has no upward curve of its own
+    win = cv.window(cx - w - t, cx + w + t, mcy + curve - t, mcy + drop + t)
+    if win is None:
+        return
+    u = (win.x - _sc(cx)) / _sc(w)
+    u2 = (u * u).clamp(max=1.0)
+    line = _sc(mcy) + (_sc(curve) + _sc(drop)) * u2
+    side = (win.x - _sc(cx)).abs() - _sc(w)
+    stroke = torch.maximum((win.y - line).abs() - _sc(t) * 0.5, side)
+    cv.paint(win, cv.coverage(stroke), _col(p["lip"]))
+
+
 def _draw_eyes(cv: _Canvas, p: dict[str, Tensor]) -> None:
     """Eyes whose aperture narrows and rises when smiling (expression-dependent)."""
     cx, cy, smile = p["cx"], p["cy"], p["smile"]
@@ -450,6 +500,11 @@ def _draw_eyes(cv: _Canvas, p: dict[str, Tensor]) -> None:
     ry0 = rx * p["eye_ry"]
     ry = ry0 * (1.0 - 0.3 * smile)
     ecy = cy + p["eye_dy"] - smile * ry0 * 0.12
+    if bool(p["surprise"].any()):
+        ry = ry0 * (1.0 + 0.25 * p["surprise"])
+    if bool(p["sad"].any()):
+        ry = ry0 * (1.0 - 0.2 * p["sad"])
+        ecy = ecy + p["sad"] * ry0 * 0.1
     iris_r = ry0 * 0.8
     lid = 0.01
     for side in (-1.0, 1.0):
@@ -483,11 +538,17 @@ def _draw_brows_and_glasses(cv: _Canvas, p: dict[str, Tensor]) -> None:
         ecx = cx + side * p["eye_dx"]
         half = rx * p["brow_len"]
         bcy = ecy - ry0 - p["brow_dy"]
-        win = cv.window(ecx - half - 0.03, ecx + half + 0.03, bcy - 0.06, bcy + 0.06)
+        reach = 0.06 + (p["surprise"] * ry0 * 0.7).max() if bool(p["surprise"].any()) else 0.06
+        win = cv.window(ecx - half - 0.03, ecx + half + 0.03, bcy - reach, bcy + 0.06)
         if win is None:
             continue
         u = (win.x - _sc(ecx)) / _sc(half)
         curve = _sc(bcy) + _sc(p["brow_arch"]) * u * u + _sc(p["brow_tilt"] * side * 0.03) * u
+        if bool(p["surprise"].any()):
+            curve = curve - _sc(p["surprise"] * ry0 * 0.7)
+        if bool(p["sad"].any()):
+            # The inner ends (towards the nose, side * u = -1) rise, the outer ones drop.
+            curve = curve + _sc(p["sad"] * 0.02) * (side * u)
         d = torch.maximum(
             (win.y - curve).abs() - _sc(p["brow_t"]) * 0.5 * (1.2 - 0.5 * u * u),
             (win.x - _sc(ecx)).abs() - _sc(half),
@@ -567,9 +628,18 @@ _LAYERS = (
 )
 
 
-def render(ids: Sequence[dict[str, object]], smile: Sequence[float], size: int) -> Tensor:
-    """Renders identities with the given smile amounts; uint8 (b, 3, size, size)."""
-    p = _batch(ids, smile)
+def render(
+    ids: Sequence[dict[str, object]],
+    smile: Sequence[float],
+    size: int,
+    *,
+    expression: str = "smile",
+) -> Tensor:
+    """Renders identities with the given amounts of one expression (0: neutral);
+    uint8 (b, 3, size, size)."""
+    if expression not in EXPRESSIONS:
+        raise ValueError(f"render(): 'expression' must be one of {EXPRESSIONS}, got {expression!r}")
+    p = _batch(ids, smile, expression)
     ss = SUPERSAMPLE
     s = size * ss
     noise = _smooth_noise(p, s)
