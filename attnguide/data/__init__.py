@@ -1,10 +1,11 @@
-"""Data: image files, unpaired image folders, a resumable sampler, synthetic faces.
+"""Data: image files, unpaired and multi-domain image folders, a resumable sampler,
+synthetic faces.
 
 Nothing here needs Pillow at import time; reading or writing image files does
 (``pip install "attnguide[examples]"``).
 """
 
-from attnguide.data.folder import UnpairedImageFolder
+from attnguide.data.folder import DomainImageFolder, UnpairedImageFolder
 from attnguide.data.io import (
     IMG_EXTENSIONS,
     list_images,
@@ -25,6 +26,7 @@ from attnguide.data.synthetic_faces import (
 
 __all__ = [
     "IMG_EXTENSIONS",
+    "DomainImageFolder",
     "EpochSampler",
     "FacePairs",
     "UnpairedImageFolder",

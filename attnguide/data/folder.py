@@ -1,14 +1,17 @@
-"""Unpaired image folders in the CycleGAN layout (trainA, trainB, testA, testB)."""
+"""Image folders: unpaired in the CycleGAN layout (trainA, trainB, testA, testB) and
+multi-domain with one folder per domain (RaFD/StarGAN: train/<domain>, test/<domain>)."""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import operator
 import os
 import random
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -18,22 +21,27 @@ from attnguide._validation import check_bool, check_choice, check_int
 from attnguide.data._pillow import require_pillow
 from attnguide.data.io import IMG_EXTENSIONS, _to_tensor, list_images, load_rgb
 
-__all__ = ["UnpairedImageFolder"]
+__all__ = ["DomainImageFolder", "UnpairedImageFolder"]
 
+_IMAGES = f"each holding images ({', '.join(IMG_EXTENSIONS)}; sub-folders are searched)"
 _LAYOUT = (
-    "expected the CycleGAN layout root/trainA, root/trainB, root/testA, root/testB, "
-    f"each holding images ({', '.join(IMG_EXTENSIONS)}; sub-folders are searched)"
+    f"expected the CycleGAN layout root/trainA, root/trainB, root/testA, root/testB, {_IMAGES}"
+)
+_DOMAIN_LAYOUT = (
+    "expected the layout root/<phase>/<domain>/ (e.g. root/train/neutral, "
+    "root/train/smiling), one folder per domain (every sub-folder of root/<phase> unless "
+    f"'domains' names them), {_IMAGES}"
 )
 
 
-def _find_images(folder: Path) -> list[Path]:
+def _find_images(fn: str, folder: Path, layout: str) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(
-            f"UnpairedImageFolder(): folder '{folder}' does not exist or is not a folder; {_LAYOUT}"
+            f"{fn}(): folder '{folder}' does not exist or is not a folder; {layout}"
         )
     paths = list_images(folder)
     if not paths:
-        raise FileNotFoundError(f"UnpairedImageFolder(): no images found in '{folder}'; {_LAYOUT}")
+        raise FileNotFoundError(f"{fn}(): no images found in '{folder}'; {layout}")
     return paths
 
 
@@ -45,7 +53,145 @@ def _shared(t: Tensor) -> Tensor:
         return t
 
 
-class UnpairedImageFolder(Dataset):
+def _check_arguments(
+    fn: str,
+    root: object,
+    phase: object,
+    load_size: object,
+    crop_size: object,
+    bools: dict[str, object],
+    seed: object,
+    limit: object,
+) -> None:
+    """The checks both folders make, in this order (``bools`` in its order)."""
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"{fn}(): 'root' must be a str or Path, got {type(root).__name__}")
+    check_choice(fn, "phase", phase, ("train", "test"))
+    load = check_int(fn, "load_size", load_size, minimum=1)
+    crop = check_int(fn, "crop_size", crop_size, minimum=1)
+    if phase == "train" and load < crop:
+        raise ValueError(
+            f"{fn}(): 'load_size' ({load}) must be >= 'crop_size' ({crop}) to crop from"
+        )
+    for name, value in bools.items():
+        check_bool(fn, name, value)
+    if seed is not None:
+        check_int(fn, "seed", seed)
+    if limit is not None:
+        check_int(fn, "limit", limit, minimum=1)
+
+
+class _ImageFolder(Dataset):
+    """What both folders share: the transform, seeded randomness, the epoch, bad files.
+
+    A subclass sets ``_fn`` (its name, for messages) and calls :meth:`_setup` with its
+    domains' folders and image paths; image ``j`` of domain ``d`` has the flat index
+    ``_offsets[d] + j`` in ``_bad``.
+    """
+
+    _fn: ClassVar[str]
+
+    def _setup(
+        self,
+        root: str | os.PathLike[str],
+        phase: str,
+        load_size: int,
+        crop_size: int,
+        flip: bool,
+        seed: int | None,
+        skip_bad: bool,
+        limit: int | None,
+        folders: list[Path],
+        paths: list[list[str]],
+    ) -> None:
+        self.root = Path(root)
+        self.phase = phase
+        self.load_size = load_size
+        self.crop_size = crop_size
+        self.flip = flip
+        self.seed = seed
+        self.skip_bad = skip_bad
+        self.limit = limit
+        self._folders = folders
+        self._paths = paths
+        self._offsets = [0]
+        for group in paths[:-1]:
+            self._offsets.append(self._offsets[-1] + len(group))
+        self._epoch = _shared(torch.zeros(1, dtype=torch.int64))
+        self._bad = _shared(torch.zeros(sum(map(len, paths)), dtype=torch.bool))
+        self._warned: set[str] = set()
+
+    def set_epoch(self, epoch: int) -> None:
+        """Sets the epoch that seeded randomness depends on (no effect with ``seed=None``)."""
+        self._epoch[0] = check_int(f"{self._fn}.set_epoch", "epoch", epoch, minimum=0)
+
+    @property
+    def epoch(self) -> int:
+        """The epoch last given to :meth:`set_epoch` (0 before any call)."""
+        return int(self._epoch[0])
+
+    @property
+    def skipped(self) -> list[str]:
+        """Files skipped as unreadable so far (``skip_bad=True``), in any worker."""
+        paths = [path for group in self._paths for path in group]
+        return [paths[i] for i in self._bad.nonzero().flatten().tolist()]
+
+    def _check_index(self, index: int) -> int:
+        index = operator.index(index)
+        if not 0 <= index < len(self):
+            raise IndexError(f"{self._fn}: index {index} out of range for {len(self)} items")
+        return index
+
+    def _rng(self, index: int) -> random.Random | None:
+        if self.seed is None:
+            return None
+        key = f"{self.seed}/{self.epoch}/{index}".encode()
+        return random.Random(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little"))
+
+    @staticmethod
+    def _randint(rng: random.Random | None, n: int) -> int:
+        """Uniform in [0, n)."""
+        if rng is None:
+            return int(torch.randint(n, ()).item())
+        return rng.randrange(n)
+
+    def _load(self, domain: int, index: int, rng: random.Random | None) -> tuple[Tensor, str]:
+        """Loads and transforms image ``index`` of ``domain``, or the next readable one."""
+        paths, offset = self._paths[domain], self._offsets[domain]
+        for attempt in range(len(paths)):
+            i = (index + attempt) % len(paths)
+            if self._bad[offset + i]:
+                continue
+            try:
+                im = load_rgb(paths[i])
+            except OSError as e:
+                if not self.skip_bad:
+                    raise OSError(f"{self._fn}: {e}") from e
+                self._bad[offset + i] = True
+                if paths[i] not in self._warned:
+                    self._warned.add(paths[i])
+                    # 3: the caller of __getitem__, which calls this.
+                    warnings.warn(f"{self._fn}: skipping {e}", stacklevel=3)
+                continue
+            return self._transform(im, rng), paths[i]
+        raise OSError(f"{self._fn}: every image in '{self._folders[domain]}' failed to load")
+
+    def _transform(self, im: Any, rng: random.Random | None) -> Tensor:
+        Image, _ = require_pillow(self._fn)
+        if self.phase == "test":
+            size = (self.crop_size, self.crop_size)
+            return _to_tensor(im.resize(size, Image.Resampling.BICUBIC))
+        load, crop = self.load_size, self.crop_size
+        im = im.resize((load, load), Image.Resampling.BICUBIC)
+        x = self._randint(rng, load - crop + 1)
+        y = self._randint(rng, load - crop + 1)
+        image = _to_tensor(im.crop((x, y, x + crop, y + crop)))
+        if self.flip and self._randint(rng, 2):
+            image = image.flip(-1)
+        return image
+
+
+class UnpairedImageFolder(_ImageFolder):
     """Unpaired images from ``root/{phase}A`` and ``root/{phase}B``, as CycleGAN loads them.
 
     Images are found by :func:`~attnguide.data.list_images` (recursively, symbolic links
@@ -114,6 +260,8 @@ class UnpairedImageFolder(Dataset):
         (torch.Size([4, 3, 32, 32]), torch.Size([4, 3, 32, 32]))
     """
 
+    _fn = "UnpairedImageFolder"
+
     def __init__(
         self,
         root: str | Path,
@@ -127,118 +275,27 @@ class UnpairedImageFolder(Dataset):
         skip_bad: bool = False,
         limit: int | None = None,
     ) -> None:
-        fn = "UnpairedImageFolder"
-        if not isinstance(root, (str, os.PathLike)):
-            raise TypeError(f"{fn}(): 'root' must be a str or Path, got {type(root).__name__}")
-        check_choice(fn, "phase", phase, ("train", "test"))
-        check_int(fn, "load_size", load_size, minimum=1)
-        check_int(fn, "crop_size", crop_size, minimum=1)
-        if phase == "train" and load_size < crop_size:
-            raise ValueError(
-                f"{fn}(): 'load_size' ({load_size}) must be >= 'crop_size' ({crop_size}) "
-                "to crop from"
-            )
-        for name, value in (("flip", flip), ("serial", serial), ("skip_bad", skip_bad)):
-            check_bool(fn, name, value)
-        if seed is not None:
-            check_int(fn, "seed", seed)
-        if limit is not None:
-            check_int(fn, "limit", limit, minimum=1)
+        fn = self._fn
+        bools = {"flip": flip, "serial": serial, "skip_bad": skip_bad}
+        _check_arguments(fn, root, phase, load_size, crop_size, bools, seed, limit)
         require_pillow(f"{fn}")
-
-        self.root = Path(root)
-        self.phase = phase
-        self.load_size = load_size
-        self.crop_size = crop_size
-        self.flip = flip
+        folders = [Path(root) / f"{phase}A", Path(root) / f"{phase}B"]
+        paths = [[str(p) for p in _find_images(fn, f, _LAYOUT)[:limit]] for f in folders]
+        self._setup(root, phase, load_size, crop_size, flip, seed, skip_bad, limit, folders, paths)
         self.serial = serial
-        self.seed = seed
-        self.skip_bad = skip_bad
-        self.limit = limit
-        self.A_paths = [str(p) for p in _find_images(self.root / f"{phase}A")[:limit]]
-        self.B_paths = [str(p) for p in _find_images(self.root / f"{phase}B")[:limit]]
-        self._epoch = _shared(torch.zeros(1, dtype=torch.int64))
-        self._bad = _shared(torch.zeros(len(self.A_paths) + len(self.B_paths), dtype=torch.bool))
-        self._warned: set[str] = set()
+        self.A_paths, self.B_paths = paths
 
     def __len__(self) -> int:
         return max(len(self.A_paths), len(self.B_paths))
 
-    def set_epoch(self, epoch: int) -> None:
-        """Sets the epoch that seeded randomness depends on (no effect with ``seed=None``)."""
-        self._epoch[0] = check_int("UnpairedImageFolder.set_epoch", "epoch", epoch, minimum=0)
-
-    @property
-    def epoch(self) -> int:
-        """The epoch last given to :meth:`set_epoch` (0 before any call)."""
-        return int(self._epoch[0])
-
-    @property
-    def skipped(self) -> list[str]:
-        """Files skipped as unreadable so far (``skip_bad=True``), in any worker."""
-        paths = self.A_paths + self.B_paths
-        return [paths[i] for i in self._bad.nonzero().flatten().tolist()]
-
-    def _rng(self, index: int) -> random.Random | None:
-        if self.seed is None:
-            return None
-        key = f"{self.seed}/{self.epoch}/{index}".encode()
-        return random.Random(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little"))
-
-    @staticmethod
-    def _randint(rng: random.Random | None, n: int) -> int:
-        """Uniform in [0, n)."""
-        if rng is None:
-            return int(torch.randint(n, ()).item())
-        return rng.randrange(n)
-
     def __getitem__(self, index: int) -> dict[str, Any]:
-        index = operator.index(index)
-        if not 0 <= index < len(self):
-            raise IndexError(
-                f"UnpairedImageFolder: index {index} out of range for {len(self)} items"
-            )
+        index = self._check_index(index)
         rng = self._rng(index)
         n_a, n_b = len(self.A_paths), len(self.B_paths)
         b_index = index % n_b if self.serial else self._randint(rng, n_b)
-        a, a_path = self._load(index % n_a, 0, rng)
-        b, b_path = self._load(b_index, n_a, rng)
+        a, a_path = self._load(0, index % n_a, rng)
+        b, b_path = self._load(1, b_index, rng)
         return {"A": a, "B": b, "A_path": a_path, "B_path": b_path}
-
-    def _load(self, index: int, offset: int, rng: random.Random | None) -> tuple[Tensor, str]:
-        """Loads and transforms image ``index`` of one domain (A: offset 0, B: offset |A|)."""
-        paths = self.A_paths if offset == 0 else self.B_paths
-        for attempt in range(len(paths)):
-            i = (index + attempt) % len(paths)
-            if self._bad[offset + i]:
-                continue
-            try:
-                im = load_rgb(paths[i])
-            except OSError as e:
-                if not self.skip_bad:
-                    raise OSError(f"UnpairedImageFolder: {e}") from e
-                self._bad[offset + i] = True
-                if paths[i] not in self._warned:
-                    self._warned.add(paths[i])
-                    warnings.warn(f"UnpairedImageFolder: skipping {e}", stacklevel=3)
-                continue
-            return self._transform(im, rng), paths[i]
-        folder = self.root / f"{self.phase}{'A' if offset == 0 else 'B'}"
-        raise OSError(f"UnpairedImageFolder: every image in '{folder}' failed to load")
-
-    def _transform(self, im: Any, rng: random.Random | None) -> Tensor:
-        Image, _ = require_pillow("UnpairedImageFolder")
-        if self.phase == "test":
-            size = (self.crop_size, self.crop_size)
-            return _to_tensor(im.resize(size, Image.Resampling.BICUBIC))
-        load, crop = self.load_size, self.crop_size
-        im = im.resize((load, load), Image.Resampling.BICUBIC)
-        x = self._randint(rng, load - crop + 1)
-        y = self._randint(rng, load - crop + 1)
-        image = _to_tensor(im.crop((x, y, x + crop, y + crop)))
-        if self.flip and self._randint(rng, 2):
-            image = image.flip(-1)
-        return image
 
     def __repr__(self) -> str:
         return (
@@ -247,3 +304,181 @@ class UnpairedImageFolder(Dataset):
             f"crop_size={self.crop_size}, flip={self.flip}, serial={self.serial}, "
             f"seed={self.seed}, skip_bad={self.skip_bad}, limit={self.limit})"
         )
+
+
+class DomainImageFolder(_ImageFolder):
+    """Labelled images from one folder per domain, ``root/{phase}/{domain}``, as StarGAN
+    loads RaFD.
+
+    Each sub-folder of ``root/{phase}`` is a domain (an expression, an attribute
+    value); its images are found by :func:`~attnguide.data.list_images` (recursively,
+    symbolic links followed; png, jpg, jpeg, bmp, webp, case-insensitive) and sorted by
+    path. The domains are the sub-folders in sorted order, as torchvision's
+    ``ImageFolder`` finds classes, or the folders named by ``domains`` in that order;
+    the label of an image is the index of its domain. Items run through the domains in
+    label order, each domain's images in sorted order, so the length is the number of
+    images of all domains together.
+
+    Preprocessing and randomness are those of :class:`UnpairedImageFolder`: in the
+    train phase each image is resized to ``load_size`` (bicubic), cropped at a random
+    position to ``crop_size`` and flipped horizontally with probability 1/2 when
+    ``flip``; in the test phase it is resized to ``crop_size``, with no crop and no
+    flip. With ``seed=None`` crops and flips come from torch's global generator; with a
+    seed they are a pure function of ``(seed, epoch, index)``, the same in any worker,
+    process or ``DistributedSampler`` rank; call :meth:`set_epoch` every epoch for new
+    ones (the epoch lives in shared memory, so persistent workers see it).
+
+    Unreadable files: by default the first one loaded raises an ``OSError`` that names
+    it. With ``skip_bad=True`` it is skipped with a warning and the next image of the
+    same domain is used instead, so the label never changes; :attr:`skipped` lists the
+    files skipped so far by this dataset in any worker.
+
+    Args:
+        root: Data set folder.
+        phase: ``"train"`` or ``"test"``: which folder of domains to read.
+        domains: The domain folder names in label order, or None for every sub-folder
+            of ``root/{phase}`` in sorted order. For :func:`make_expression_faces`,
+            ``list(EXPRESSIONS)`` gives its order (neutral first).
+        load_size: Side that train images are resized to before cropping.
+        crop_size: Side of the returned images.
+        flip: Random horizontal flips in the train phase.
+        seed: Seed for reproducible randomness, or None for torch's global generator.
+        skip_bad: Skip unreadable files with a warning instead of raising.
+        limit: Use only the first ``limit`` images of each domain (in the sorted
+            order), or all of them with None.
+
+    Attributes:
+        domains: The domain names in label order.
+        samples: ``(path, label)`` of every item, in item order.
+        targets: The label of every item.
+
+    Returns:
+        Items ``(image, label)``: the image float32 in [-1, 1], the label an ``int``
+        (a ``(b,)`` int64 tensor once a ``DataLoader`` collates a batch).
+
+    Shape:
+        - image: ``(3, crop_size, crop_size)``
+
+    Raises:
+        TypeError, ValueError: An argument has a wrong type or value (a repeated
+            domain, a domain that is not a folder name).
+        FileNotFoundError: The phase folder or a domain folder is missing or holds no
+            images.
+        ImportError: Pillow is not installed (``pip install "attnguide[examples]"``).
+
+    Example:
+        >>> from attnguide.data import make_expression_faces
+        >>> root = make_expression_faces("expressions", n_train=2, n_test=1, size=32)
+        >>> data = DomainImageFolder(root, load_size=36, crop_size=32, seed=0)
+        >>> data.domains, len(data)
+        (['neutral', 'sad', 'smiling', 'surprised'], 8)
+        >>> loader = torch.utils.data.DataLoader(data, batch_size=4, shuffle=True)
+        >>> for epoch in range(2):
+        ...     data.set_epoch(epoch)
+        ...     for x_real, label_org in loader:
+        ...         pass
+        >>> x_real.shape, label_org.shape, label_org.dtype
+        (torch.Size([4, 3, 32, 32]), torch.Size([4]), torch.int64)
+        >>> two = DomainImageFolder(root, "test", domains=["smiling", "neutral"], crop_size=32)
+        >>> two.targets, two[0][0].shape
+        ([0, 1], torch.Size([3, 32, 32]))
+    """
+
+    _fn = "DomainImageFolder"
+
+    def __init__(
+        self,
+        root: str | Path,
+        phase: str = "train",
+        *,
+        domains: Sequence[str] | None = None,
+        load_size: int = 286,
+        crop_size: int = 256,
+        flip: bool = True,
+        seed: int | None = None,
+        skip_bad: bool = False,
+        limit: int | None = None,
+    ) -> None:
+        fn = self._fn
+        bools = {"flip": flip, "skip_bad": skip_bad}
+        _check_arguments(fn, root, phase, load_size, crop_size, bools, seed, limit)
+        names = None if domains is None else _check_domains(fn, domains)
+        require_pillow(fn)
+        base = Path(root) / phase
+        if not base.is_dir():
+            raise FileNotFoundError(
+                f"{fn}(): folder '{base}' does not exist or is not a folder; {_DOMAIN_LAYOUT}"
+            )
+        found = sorted(p.name for p in base.iterdir() if p.is_dir())
+        if names is None:
+            if not found:
+                raise FileNotFoundError(
+                    f"{fn}(): no domain folders found in '{base}'; {_DOMAIN_LAYOUT}"
+                )
+            names = found
+        for name in names:
+            if name not in found:
+                raise FileNotFoundError(
+                    f"{fn}(): 'domains' names {name!r}, but folder '{base / name}' does not "
+                    f"exist or is not a folder; the domain folders there are {found}"
+                )
+        folders = [base / name for name in names]
+        paths = [[str(p) for p in _find_images(fn, f, _DOMAIN_LAYOUT)[:limit]] for f in folders]
+        self._setup(root, phase, load_size, crop_size, flip, seed, skip_bad, limit, folders, paths)
+        self.domains = names
+        self.samples = [(path, label) for label, group in enumerate(paths) for path in group]
+        self.targets = [label for _, label in self.samples]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        index = self._check_index(index)
+        label = bisect.bisect_right(self._offsets, index) - 1
+        image, _ = self._load(label, index - self._offsets[label], self._rng(index))
+        return image, label
+
+    def __repr__(self) -> str:
+        counts = ", ".join(
+            f"{name!r}: {len(group)}" for name, group in zip(self.domains, self._paths, strict=True)
+        )
+        return (
+            f"DomainImageFolder(root='{self.root}', phase={self.phase!r}, "
+            f"domains={{{counts}}}, load_size={self.load_size}, crop_size={self.crop_size}, "
+            f"flip={self.flip}, seed={self.seed}, skip_bad={self.skip_bad}, limit={self.limit})"
+        )
+
+
+def _check_domains(fn: str, domains: object) -> list[str]:
+    """A ``domains=`` argument: a non-empty sequence of distinct folder names."""
+    if isinstance(domains, (str, bytes)):
+        raise TypeError(
+            f"{fn}(): 'domains' must be a sequence of folder names (str) or None, got "
+            f"{type(domains).__name__} {domains!r}; for one domain pass [{domains!r}]"
+        )
+    if not isinstance(domains, Sequence):
+        raise TypeError(
+            f"{fn}(): 'domains' must be a sequence of folder names (str) or None, got "
+            f"{type(domains).__name__}"
+        )
+    if not domains:
+        raise ValueError(f"{fn}(): 'domains' must name at least one domain folder, got {domains!r}")
+    names: list[str] = []
+    for i, name in enumerate(domains):
+        if not isinstance(name, str):
+            raise TypeError(
+                f"{fn}(): 'domains[{i}]' must be a str (a folder name), got {type(name).__name__}"
+            )
+        separators = {"/", os.sep, os.altsep} - {None}
+        if name in ("", ".", "..") or any(s in name for s in separators):
+            raise ValueError(
+                f"{fn}(): 'domains[{i}]' must be the name of a folder in root/<phase> "
+                f"(no path separators), got {name!r}"
+            )
+        if name in names:
+            raise ValueError(
+                f"{fn}(): 'domains' must name each domain once, got {name!r} twice in "
+                f"{list(domains)!r}"
+            )
+        names.append(name)
+    return names

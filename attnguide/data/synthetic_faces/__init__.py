@@ -161,6 +161,25 @@ _MANIFEST = "synthetic_faces.json"
 _FORMAT = 1
 
 
+def _checked_arguments(
+    fn: str, root: object, n_train: object, n_test: object, size: object, seed: object
+) -> tuple[Path, dict]:
+    """Checks the arguments of a data set writer (Pillow too, since it writes PNG files).
+
+    Returns:
+        ``root`` as a :class:`~pathlib.Path` and the config recorded in the manifest.
+    """
+    if not isinstance(root, (str, Path)):
+        raise TypeError(f"{fn}(): 'root' must be a str or Path, got {type(root).__name__}")
+    _check_int(fn, "n_train", n_train, 1)
+    _check_int(fn, "n_test", n_test, 1)
+    _check_int(fn, "size", size, MIN_SIZE, MAX_SIZE)
+    _check_int(fn, "seed", seed, 0)
+    require_pillow(f"{fn}()")
+    config = {"format": _FORMAT, "n_train": n_train, "n_test": n_test, "size": size, "seed": seed}
+    return Path(root), config
+
+
 def make_synthetic_faces(
     root: str | Path, *, n_train: int = 1000, n_test: int = 200, size: int = 64, seed: int = 0
 ) -> Path:
@@ -211,15 +230,7 @@ def make_synthetic_faces(
         ['gt', 'synthetic_faces.json', 'testA', 'testB', 'trainA', 'trainB']
     """
     fn = "make_synthetic_faces"
-    if not isinstance(root, (str, Path)):
-        raise TypeError(f"{fn}(): 'root' must be a str or Path, got {type(root).__name__}")
-    _check_int(fn, "n_train", n_train, 1)
-    _check_int(fn, "n_test", n_test, 1)
-    _check_int(fn, "size", size, MIN_SIZE, MAX_SIZE)
-    _check_int(fn, "seed", seed, 0)
-    require_pillow(f"{fn}()")
-    root = Path(root)
-    config = {"format": _FORMAT, "n_train": n_train, "n_test": n_test, "size": size, "seed": seed}
+    root, config = _checked_arguments(fn, root, n_train, n_test, size, seed)
     folders = {
         name: root / name
         for name in ("trainA", "trainB", "testA", "testB", "gt/testA", "gt/testB", "gt/mask")
@@ -383,15 +394,7 @@ def make_expression_faces(
         6
     """
     fn = "make_expression_faces"
-    if not isinstance(root, (str, Path)):
-        raise TypeError(f"{fn}(): 'root' must be a str or Path, got {type(root).__name__}")
-    _check_int(fn, "n_train", n_train, 1)
-    _check_int(fn, "n_test", n_test, 1)
-    _check_int(fn, "size", size, MIN_SIZE, MAX_SIZE)
-    _check_int(fn, "seed", seed, 0)
-    require_pillow(f"{fn}()")
-    root = Path(root)
-    config = {"format": _FORMAT, "n_train": n_train, "n_test": n_test, "size": size, "seed": seed}
+    root, config = _checked_arguments(fn, root, n_train, n_test, size, seed)
     folders = {
         f"{split}/{name}": root / split / name
         for split in ("train", "test")
