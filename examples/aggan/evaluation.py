@@ -13,14 +13,13 @@ coverage is reported.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import torch
+from common.summary import cell, markdown_table
 from torch import Tensor
 
 from attnguide import metrics
-from attnguide.data import to_uint8
 
 from .data import DIRECTIONS, load_test_set
 from .model import AGGAN, foreground
@@ -31,29 +30,10 @@ __all__ = ["COLUMNS", "evaluate", "format_table", "scores"]
 def scores(
     out: Tensor, src: Tensor, target: Tensor | None, change: Tensor | None, mask: Tensor | None
 ) -> dict[str, Tensor]:
-    """Per-image metrics of one batch (8-bit translations on the 0-255 scale)."""
-    out255, src255 = to_uint8(out).float(), to_uint8(src).float()
-    s: dict[str, Tensor] = {}
-    if target is not None:
-        t255 = to_uint8(target).float()
-        s["psnr"] = metrics.psnr(out255, t255, data_range=255.0, reduction="none")
-        s["mse"] = metrics.mse(out255, t255, data_range=255.0, reduction="none")
-        s["ssim"] = metrics.ssim(out255, t255, data_range=255.0, reduction="none")
-        if change is not None:
-            s["change_psnr"] = metrics.psnr(
-                out255, t255, data_range=255.0, region=change, reduction="none"
-            )
-    if change is not None:
-        s["bg_psnr"] = metrics.background_psnr(
-            out255, src255, change, dilate=2, data_range=255.0, reduction="none"
-        )
-        if mask is not None:
-            fg = foreground(mask).float()
-            s["mask_iou"] = metrics.mask_iou(fg, change, threshold=0.5, reduction="none")
-            s["mask_auroc"] = metrics.mask_auroc(fg, change, reduction="none")
-    if mask is not None:
-        s["mask_mean"] = foreground(mask).float().flatten(1).mean(1)
-    return s
+    """Per-image metrics of one batch (:func:`attnguide.metrics.translation_scores` of
+    the mask's foreground)."""
+    fg = None if mask is None else foreground(mask)
+    return metrics.translation_scores(out, src, target=target, change_mask=change, mask=fg)
 
 
 @torch.no_grad()
@@ -129,24 +109,14 @@ COLUMNS = (
 )
 
 
-def _cell(value: float | None, fmt: str) -> str:
-    if value is None:
-        return "N/A"
-    if math.isinf(value):
-        return "inf"
-    return fmt.format(value)
-
-
 def format_table(results: dict[str, dict[str, float]], *, label: str = "model") -> str:
     """A Markdown table of :func:`evaluate`'s results, one row per direction (and
     reference row), one column per metric; metrics a model has no value for are N/A.
     """
-    header = ["direction", "translation"] + [c[1] for c in COLUMNS]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = []
     for key, row in results.items():
         direction, _, kind = key.partition("/")
         who = "copy input (reference)" if kind == "identity" else label
         cells = [DIRECTIONS[direction][2], who]
-        cells += [_cell(row.get(name), fmt) for name, _, fmt in COLUMNS]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append(cells + [cell(row.get(name), fmt) for name, _, fmt in COLUMNS])
+    return markdown_table(["direction", "translation"] + [c[1] for c in COLUMNS], rows)
