@@ -13,7 +13,6 @@ CycleGAN as its authors do on the same backbone.
 
 from __future__ import annotations
 
-import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,7 @@ __all__ = [
     "PAPER",
     "ConfigError",
     "TrainConfig",
-    "add_config_arguments",
     "config_diff",
-    "explicit_overrides",
     "load_config",
     "resume_config",
     "save_config",
@@ -226,16 +223,6 @@ BASELINES: dict[str, dict[str, Any]] = {
         "pool_size": 50,
     },
 }
-
-
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """Adds one option per :class:`TrainConfig` field to ``parser``."""
-    common.add_arguments(parser, TrainConfig)
-
-
-def explicit_overrides(namespace: argparse.Namespace) -> dict[str, Any]:
-    """The config fields the user set on the command line."""
-    return common.explicit_overrides(namespace, TrainConfig)
 
 
 def load_config(path: str | Path) -> TrainConfig:

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import torch
 from common.config import ConfigError
+from common.data import EpochBatches
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from attnguide.data import (
     IMG_EXTENSIONS,
-    EpochSampler,
     UnpairedImageFolder,
     list_images,
     make_synthetic_faces,
@@ -101,11 +100,11 @@ def prepare_data_root(cfg: TrainConfig, *, build: bool) -> Path:
     return root
 
 
-class TrainData:
-    """The training images of one process: dataset, sampler and a loader per epoch."""
+class TrainData(EpochBatches):
+    """The training images of one process, in the order of an ``EpochSampler``."""
 
     def __init__(self, cfg: TrainConfig, root: Path, *, rank: int, world: int) -> None:
-        self.dataset = UnpairedImageFolder(
+        dataset = UnpairedImageFolder(
             root,
             "train",
             load_size=cfg.size,
@@ -114,27 +113,7 @@ class TrainData:
             seed=cfg.seed,
             limit=cfg.train_limit or None,
         )
-        self.sampler = EpochSampler(
-            len(self.dataset), batch_size=cfg.batch_size, seed=cfg.seed, rank=rank, world=world
-        )
-        self.workers = cfg.workers
-
-    def __len__(self) -> int:
-        """Batches per epoch on this process."""
-        return self.sampler.batches_per_epoch
-
-    def loader(self, epoch: int, start: int) -> DataLoader:
-        """The batches of ``epoch`` from batch ``start`` on: ``{"A", "B", ...}`` dicts."""
-        self.dataset.set_epoch(epoch)
-        self.sampler.set_epoch(epoch, start)
-        # A private generator: creating the loader must not draw from the global RNG,
-        # or a resumed epoch would differ from an uninterrupted one.
-        return DataLoader(
-            self.dataset,
-            batch_sampler=self.sampler,
-            num_workers=self.workers,
-            generator=torch.Generator(),
-        )
+        super().__init__(dataset, cfg, rank=rank, world=world)
 
 
 @dataclass

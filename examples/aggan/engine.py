@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 from common.config import ConfigError
 from common.distributed import Distributed, to_cpu
-from common.loop import LossLog, Progress, Stop
+from common.loop import EpochLoop, LossLog, Progress, set_requires_grad
 from common.rundir import CHECKPOINT
-from torch import Tensor, nn
+from torch import Tensor
 
 from attnguide.losses import curriculum_rate
 from attnguide.training import (
@@ -40,12 +38,7 @@ from .objective import discriminator_loss, generator_loss, loss_weights
 __all__ = ["Trainer"]
 
 
-def _set_requires_grad(params: list[nn.Parameter], flag: bool) -> None:
-    for p in params:
-        p.requires_grad_(flag)
-
-
-class Trainer:
+class Trainer(EpochLoop):
     """One AGGAN training run on this process.
 
     Args:
@@ -84,9 +77,9 @@ class Trainer:
         seed = cfg.seed * 1_000_003 + 7919 * (dist.rank + 1)
         self.pool_X = ImagePool(cfg.pool_size, generator=torch.Generator().manual_seed(seed))
         self.pool_Y = ImagePool(cfg.pool_size, generator=torch.Generator().manual_seed(seed + 1))
+        self.schedulers = [self.sched_G, self.sched_D]
         self.progress = Progress()
         self.losses = LossLog(cfg.log_every)
-        self._segment_start: float | None = None
         self._views()
 
     def _views(self) -> None:
@@ -156,9 +149,6 @@ class Trainer:
             "config": dataclasses.asdict(self.cfg),
         }
 
-    def _segment(self) -> float:
-        return 0.0 if self._segment_start is None else time.perf_counter() - self._segment_start
-
     def save(self) -> None:
         """Writes the checkpoint (rank 0), atomically: a kill mid-write keeps the last one.
 
@@ -211,12 +201,12 @@ class Trainer:
         model = self.model
         d_params = model.discriminator_parameters()
 
-        _set_requires_grad(d_params, False)
+        set_requires_grad(d_params, False)
         g_total, g_terms, to_y, to_x = self._g_objective(x, y, r)
         self.opt_G.zero_grad(set_to_none=True)
         g_total.backward()
         self.opt_G.step()
-        _set_requires_grad(d_params, True)
+        set_requires_grad(d_params, True)
 
         masks = None
         if model.attention:
@@ -248,59 +238,20 @@ class Trainer:
 
     # ------------------------------------------------------------------------- loop
 
-    def total_steps(self) -> int:
-        total = self.cfg.epochs * len(self.data)
-        return min(total, self.cfg.max_steps) if self.cfg.max_steps else total
+    # ------------------------------------------------------------------------- loop
 
-    def _run_epoch(
-        self, stop: Stop, on_step: Callable[[Trainer, dict[str, float] | None], None]
-    ) -> str:
-        """Trains the rest of the current epoch; returns why it stopped."""
-        cfg, p = self.cfg, self.progress
+    def epoch_extras(self, epoch: int) -> dict[str, float]:
+        """The curriculum's r of ``epoch`` (Eq. 9)."""
+        cfg = self.cfg
         r = curriculum_rate(
-            p.epoch, warmup_epochs=cfg.warmup_epochs, warmup_rate=cfg.warmup_rate, rate=cfg.rate
+            epoch, warmup_epochs=cfg.warmup_epochs, warmup_rate=cfg.warmup_rate, rate=cfg.rate
         )
-        for batch in self.data.loader(p.epoch, p.batch):
-            logs = self.train_step(self._to_device(batch["A"]), self._to_device(batch["B"]), r)
-            p.batch += 1
-            p.step += 1
-            lr = self.opt_G.param_groups[0]["lr"]
-            on_step(self, self.losses.add(logs, p.step, epoch=p.epoch, r=r, lr=lr))
-            if cfg.max_steps and p.step >= cfg.max_steps:
-                return "max_steps"
-            if self.dist.any(stop.requested, self.device):
-                # Every process stops after the same step, or one would wait forever.
-                return "interrupted"
-            # At an epoch's last batch the epoch's own checkpoint follows.
-            if cfg.save_every and p.step % cfg.save_every == 0 and p.batch < len(self.data):
-                self.save()
-        return "epoch"
+        return {"r": r}
 
-    def fit(self, on_step: Callable[[Trainer, dict[str, float] | None], None]) -> str:
-        """Trains until the last epoch, ``--max-steps`` or a stop signal (SIGINT, SIGTERM).
+    def train_batch(self, batch: dict[str, Any], extras: dict[str, float]) -> dict[str, Tensor]:
+        return self.train_step(
+            self._to_device(batch["A"]), self._to_device(batch["B"]), extras["r"]
+        )
 
-        Args:
-            on_step: Called after every step with the trainer and the new loss record
-                (None on steps that make none).
-
-        Returns:
-            ``"done"``, ``"max_steps"`` or ``"interrupted"``.
-        """
-        cfg, p = self.cfg, self.progress
-        # A run that already reached --max-steps (resumed without raising it) has
-        # nothing to do; checked before a step, not only after one.
-        outcome = "max_steps" if cfg.max_steps and p.step >= cfg.max_steps else "done"
-        self._segment_start = time.perf_counter()
-        with Stop() as stop:
-            while outcome == "done" and p.epoch < cfg.epochs:
-                ended = self._run_epoch(stop, on_step)
-                if ended == "epoch":
-                    self.sched_G.step()
-                    self.sched_D.step()
-                    p.epoch, p.batch = p.epoch + 1, 0
-                else:
-                    outcome = ended
-                self.save()
-        p.elapsed += self._segment()
-        self._segment_start = None
-        return outcome
+    def learning_rate(self) -> float:
+        return self.opt_G.param_groups[0]["lr"]

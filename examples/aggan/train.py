@@ -21,19 +21,17 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
+from common import config as common
 from common.config import ConfigError
 from common.distributed import setup_distributed
-from common.rundir import RunFolder, check_tensorboard, write_json
+from common.loop import progress_bar, say_stopped
+from common.rundir import RunFolder, check_tensorboard, write_summary
 from common.visuals import loss_curves
 
 from aggan.config import (
     BASELINES,
     PAPER,
     TrainConfig,
-    add_config_arguments,
-    explicit_overrides,
-    load_config,
-    resume_config,
     validate_config,
 )
 from aggan.data import load_test_set, prepare_data_root
@@ -62,11 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     preset.add_argument(
         "--baseline", choices=sorted(BASELINES), help="train a baseline as its authors do"
     )
-    parser.add_argument("--config", type=Path, help="start from a saved config.json")
-    parser.add_argument(
-        "--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR"
-    )
-    add_config_arguments(parser)
+    common.add_run_options(parser, TrainConfig)
     return parser
 
 
@@ -77,26 +71,11 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None
     which win over the defaults. With ``--resume`` the run's own configuration is the
     base.
     """
-    overrides = explicit_overrides(args)
-    if args.resume is not None:
-        if args.paper or args.baseline or args.config:
-            raise ConfigError(
-                "--resume continues a run with its own configuration; drop "
-                "--paper, --baseline and --config"
-            )
-        if not (args.resume / "config.json").is_file():
-            raise ConfigError(f"--resume {args.resume}: no config.json there; give a run folder")
-        return resume_config(
-            load_config(args.resume / "config.json"), overrides, args.resume
-        ), args.resume
-    base = TrainConfig()
-    if args.paper:
-        base = dataclasses.replace(base, **PAPER)
-    if args.baseline:
-        base = dataclasses.replace(base, **BASELINES[args.baseline])
-    if args.config is not None:
-        base = load_config(args.config)
-    return dataclasses.replace(base, **overrides), None
+    presets = {
+        "--paper": PAPER if args.paper else None,
+        "--baseline": BASELINES[args.baseline] if args.baseline else None,
+    }
+    return common.choose_config(args, TrainConfig, presets)
 
 
 def run(cfg: TrainConfig, resume: Path | None = None, *, quiet: bool = False) -> int:
@@ -150,15 +129,7 @@ def _train(cfg, resume, folder, dist, device, started, quiet) -> int:
             flush=True,
         )
         if not quiet:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(
-                total=trainer.total_steps(),
-                initial=p.step,
-                unit="step",
-                mininterval=1.0,
-                desc="train",
-            )
+            bar = progress_bar(trainer.total_steps(), p.step, "step")
 
     def on_step(t: Trainer, record: dict[str, float] | None) -> None:
         if not dist.main:
@@ -181,22 +152,9 @@ def _train(cfg, resume, folder, dist, device, started, quiet) -> int:
     folder.close()
     if outcome == "interrupted":
         if dist.main:
-            print(
-                f"stopped at step {p.step}; checkpoint saved in {folder.checkpoint}. Continue "
-                f"with: python examples/aggan/train.py --resume {folder.path}",
-                file=sys.stderr,
-                flush=True,
-            )
+            say_stopped(p.step, folder.path, folder.checkpoint, "examples/aggan/train.py", "step")
         return 130
-    if dist.enabled:
-        same = dist.same_weights(trainer.model)
-        if dist.main:
-            print(
-                f"weights identical on all {dist.world} processes: {'yes' if same else 'NO'}",
-                flush=True,
-            )
-        if not same:
-            raise RuntimeError("the processes' weights diverged; DistributedDataParallel broke")
+    dist.check_same_weights(trainer.model)
     if dist.main:
         _finish(cfg, trainer, folder, root, samples, outcome, started)
     return 0
@@ -226,16 +184,7 @@ def _finish(cfg, trainer, folder, root, samples, outcome, started) -> None:
         label = "AGGAN" if cfg.attention_generator else "baseline (no attention)"
         table = format_table(summary["results"], label=label)
         (folder.path / "results.md").write_text(table + "\n")
-    summary["wall_seconds_this_process"] = round(time.perf_counter() - started, 1)
-    write_json(folder.path / "metrics.json", summary)
-    print(
-        f"trained {p.step} steps in {p.elapsed:.1f} s ({summary['steps_per_second']} steps/s); "
-        f"this process ran {summary['wall_seconds_this_process']} s",
-        flush=True,
-    )
-    if table is not None:
-        print(f"\nTest split of {root}:\n\n{table}\n", flush=True)
-    print(f"outputs in {folder.path}", flush=True)
+    write_summary(folder, summary, started=started, table=table, root=root, unit="step")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,36 +21,14 @@ if __package__ in (None, ""):
 
 import torch
 from common.config import ConfigError, whole_number
+from common.outputs import check_outputs, image_inputs
 
 from aggan.checkpointing import add_run_arguments, load_run
 from aggan.config import TrainConfig
 from aggan.model import AGGAN, foreground
-from attnguide.data import list_images, read_image, save_image, to_uint8
+from attnguide.data import read_image, save_image, to_uint8
 
 __all__ = ["main", "translate_folder"]
-
-
-def _outputs(files: list[Path], inputs: Path) -> list[Path]:
-    """The output name of each input, refusing two inputs that would share one."""
-    names: dict[Path, Path] = {}
-    for path in files:
-        name = path.relative_to(inputs).with_suffix(".png")
-        if name in names:
-            raise ConfigError(
-                f"{names[name]} and {path} would both be written as {name}; rename one of them"
-            )
-        names[name] = path
-    return list(names)
-
-
-def _inputs(inputs: Path) -> list[Path]:
-    if not inputs.is_dir():
-        what = "is a file, not a folder" if inputs.exists() else "does not exist"
-        raise ConfigError(f"input folder {inputs} {what}")
-    files = list_images(inputs)
-    if not files:
-        raise ConfigError(f"input folder {inputs} holds no images")
-    return files
 
 
 @torch.no_grad()
@@ -72,15 +50,9 @@ def translate_folder(
         ConfigError: no images in ``inputs``, clashing output names, or outputs that
             exist (without ``overwrite``).
     """
-    files = _inputs(inputs)
-    names = _outputs(files, inputs)
+    files, names = image_inputs(inputs)
     kinds = ("images", "masks", "content") if cfg.attention_generator else ("images",)
-    existing = [outputs / k / n for k in kinds for n in names if (outputs / k / n).exists()]
-    if existing and not overwrite:
-        raise ConfigError(
-            f"{len(existing)} output file(s) exist already, e.g. {existing[0]}; choose another "
-            "output folder or pass --overwrite"
-        )
+    check_outputs(outputs, kinds, names, overwrite=overwrite)
     for k in range(0, len(files), batch_size):
         src = torch.stack([read_image(p, size=cfg.size) for p in files[k : k + batch_size]])
         image, mask, content = model.translate(src.to(device), direction)
@@ -104,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     args = parser.parse_args(argv)
     try:
-        _outputs(_inputs(args.inputs), args.inputs)  # bad inputs are said before loading
+        image_inputs(args.inputs)  # bad inputs are said before loading
         cfg, model, device = load_run(args)
         n = translate_folder(
             cfg,

@@ -22,7 +22,9 @@ from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 __all__ = [
     "ConfigError",
     "add_arguments",
+    "add_run_options",
     "check_fields",
+    "choose_config",
     "config_diff",
     "explicit_overrides",
     "load_config",
@@ -225,3 +227,43 @@ def resume_config(saved: C, overrides: dict[str, Any], where: Path) -> C:
             + ", ".join(f"{k} (run: {a!r}, given: {b!r})" for k, (a, b) in sorted(changed.items()))
         )
     return dataclasses.replace(saved, **{**overrides, "out": str(where)})
+
+
+def add_run_options(parser: argparse.ArgumentParser, cls: type) -> None:
+    """``--config`` and ``--resume`` and one option per field of ``cls`` (the presets a
+    script has, such as ``--baseline``, it adds itself)."""
+    parser.add_argument("--config", type=Path, help="start from a saved config.json")
+    parser.add_argument(
+        "--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR"
+    )
+    add_arguments(parser, cls)
+
+
+def choose_config(
+    args: argparse.Namespace, cls: type[C], presets: dict[str, dict[str, Any] | None]
+) -> tuple[C, Path | None]:
+    """The configuration a command line asks for, and the run to resume (or None).
+
+    Explicit options win over ``--config``, which wins over the ``presets`` given
+    (flag -> the values it sets, or None where the flag is not given), which win over
+    the defaults. With ``--resume`` the run's own configuration is the base.
+
+    Raises:
+        ConfigError: ``--resume`` with a preset or ``--config``, or without a run folder.
+    """
+    overrides = explicit_overrides(args, cls)
+    if args.resume is not None:
+        if args.config or any(v is not None for v in presets.values()):
+            flags = ", ".join(presets) + (" and --config" if presets else "--config")
+            raise ConfigError(f"--resume continues a run with its own configuration; drop {flags}")
+        if not (args.resume / "config.json").is_file():
+            raise ConfigError(f"--resume {args.resume}: no config.json there; give a run folder")
+        saved = load_config(cls, args.resume / "config.json")
+        return resume_config(saved, overrides, args.resume), args.resume
+    base = cls()
+    for values in presets.values():
+        if values is not None:
+            base = dataclasses.replace(base, **values)
+    if args.config is not None:
+        base = load_config(cls, args.config)
+    return dataclasses.replace(base, **overrides), None

@@ -70,6 +70,24 @@ class Distributed:
         dist.all_reduce(same, op=dist.ReduceOp.MIN)
         return bool(same.item())
 
+    def check_same_weights(self, module: nn.Module) -> None:
+        """Says (rank 0) whether every process ended with the same weights, and raises
+        if not (all must call it; nothing happens without several processes).
+
+        Raises:
+            RuntimeError: the processes' weights diverged.
+        """
+        if not self.enabled:
+            return
+        same = self.same_weights(module)
+        if self.main:
+            print(
+                f"weights identical on all {self.world} processes: {'yes' if same else 'NO'}",
+                flush=True,
+            )
+        if not same:
+            raise RuntimeError("the processes' weights diverged; the gradient averaging broke")
+
     def close(self) -> None:
         """Leaves the process group once every process is done (all must call it).
 
@@ -80,6 +98,26 @@ class Distributed:
         if self.enabled and dist.is_initialized():
             dist.barrier()
             dist.destroy_process_group()
+
+    def average_gradients(self, params: list[nn.Parameter]) -> None:
+        """Averages the parameters' gradients over the processes (all must call it).
+
+        What DistributedDataParallel does in its backward hooks, done after the
+        backward: it also covers a loss with a double backward, such as WGAN-GP's
+        gradient penalty, which DistributedDataParallel does not support.
+        """
+        if not self.enabled:
+            return
+        grads = [p.grad for p in params if p.grad is not None]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= self.world
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset : offset + g.numel()].view_as(g))
+            offset += g.numel()
 
     def wrap(self, module: nn.Module, device: torch.device) -> nn.Module:
         """``module`` as DistributedDataParallel when there are several processes."""

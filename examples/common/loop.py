@@ -3,19 +3,55 @@
 :class:`Progress` counts what a run has done, :class:`LossLog` averages the losses of
 the steps between two records (and checkpoints that partial sum, so the first record
 after a resume averages the same steps as an uninterrupted run's), and :class:`Stop`
-turns Ctrl-C or SIGTERM into a request to stop after the current step.
+turns Ctrl-C or SIGTERM into a request to stop after the current step; :class:`EpochLoop`
+is the loop a trainer runs them in.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from torch import Tensor
+from torch import Tensor, nn
 
-__all__ = ["LossLog", "Progress", "Stop"]
+__all__ = [
+    "EpochLoop",
+    "LossLog",
+    "Progress",
+    "Stop",
+    "progress_bar",
+    "say_stopped",
+    "set_requires_grad",
+]
+
+
+def set_requires_grad(params: list[nn.Parameter], flag: bool) -> None:
+    """Turns gradients of ``params`` on or off (off for a network the other one's step
+    only reads)."""
+    for p in params:
+        p.requires_grad_(flag)
+
+
+def progress_bar(total: int, initial: int, unit: str) -> Any:
+    """A tqdm bar over a run's steps, from ``initial`` (a resumed run's) to ``total``."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit=unit, mininterval=1.0, desc="train")
+
+
+def say_stopped(step: int, run_dir: Any, checkpoint: Any, script: str, unit: str) -> None:
+    """Tells, on stderr, where a stopped run saved its checkpoint and how to continue."""
+    print(
+        f"stopped at {unit} {step}; checkpoint saved in {checkpoint}. Continue with: "
+        f"python {script} --resume {run_dir}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 @dataclass
@@ -29,7 +65,8 @@ class Progress:
 
 
 class LossLog:
-    """Averages each step's losses over ``every`` steps into a record.
+    """Averages each step's losses over ``every`` steps into a record (each term over
+    the steps that logged it).
 
     Args:
         every: Steps per record.
@@ -39,31 +76,35 @@ class LossLog:
         self.every = every
         self.history: list[dict[str, float]] = []
         self.sums: dict[str, Tensor] = {}
-        self.count = 0
+        self.counts: dict[str, int] = {}  # a term missing on some steps averages its own
 
     def add(self, logs: dict[str, Tensor], step: int, **extra: float) -> dict[str, float] | None:
         """Adds one step's (detached) losses; every ``every`` steps returns the record of
         their means, with ``step`` and ``extra`` (the epoch, the learning rate...)."""
         for k, v in logs.items():
             self.sums[k] = self.sums[k] + v if k in self.sums else v
-        self.count += 1
+            self.counts[k] = self.counts.get(k, 0) + 1
         if step % self.every:
             return None
-        record = {k: float(v) / self.count for k, v in self.sums.items()}
+        record = {k: float(v) / self.counts[k] for k, v in self.sums.items()}
         record.update(step=step, **extra)
         self.history.append(record)
-        self.sums, self.count = {}, 0
+        self.sums, self.counts = {}, {}
         return record
 
     def state_dict(self) -> dict[str, Any]:
-        return {"history": self.history, "pending": {"sums": self.sums, "count": self.count}}
+        return {"history": self.history, "pending": {"sums": self.sums, "counts": self.counts}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         history, pending = list(state["history"]), state["pending"]
-        sums, count = dict(pending["sums"]), pending["count"]
-        if not all(isinstance(r, dict) for r in history) or isinstance(count, bool):
-            raise TypeError("a loss log holds a list of records and a count of pending steps")
-        self.history, self.sums, self.count = history, sums, int(count)
+        sums, counts = dict(pending["sums"]), dict(pending["counts"])
+        if (
+            not all(isinstance(r, dict) for r in history)
+            or counts.keys() != sums.keys()
+            or not all(isinstance(n, int) and not isinstance(n, bool) for n in counts.values())
+        ):
+            raise TypeError("a loss log holds a list of records and a count per pending sum")
+        self.history, self.sums, self.counts = history, sums, counts
 
 
 class Stop:
@@ -87,3 +128,97 @@ class Stop:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+
+class EpochLoop:
+    """The loop of a trainer: epochs of batches, ``--max-steps``, stop signals and
+    checkpoints every ``save_every`` steps, at every epoch's end and when stopped.
+
+    A trainer sets ``cfg`` (with ``epochs``, ``max_steps``, ``save_every``), ``data``
+    (``len()`` batches per epoch, ``loader(epoch, start)``), ``dist``, ``device``,
+    ``progress``, ``losses`` and ``schedulers`` (stepped at each epoch's end), and
+    implements :meth:`train_batch` and ``save()``.
+    """
+
+    cfg: Any
+    data: Any
+    dist: Any
+    device: Any
+    progress: Progress
+    losses: LossLog
+    schedulers: list[Any]
+    _segment_start: float | None = None
+
+    def save(self) -> None:
+        raise NotImplementedError
+
+    def train_batch(self, batch: Any, extras: dict[str, float]) -> dict[str, Tensor]:
+        """Trains on one batch; returns its detached losses."""
+        raise NotImplementedError
+
+    def epoch_extras(self, epoch: int) -> dict[str, float]:
+        """Values of the epoch that every loss record holds and ``train_batch`` gets."""
+        return {}
+
+    def learning_rate(self) -> float:
+        """The learning rate that loss records hold."""
+        raise NotImplementedError
+
+    def _segment(self) -> float:
+        """Seconds trained since :meth:`fit` started."""
+        return 0.0 if self._segment_start is None else time.perf_counter() - self._segment_start
+
+    def total_steps(self) -> int:
+        total = self.cfg.epochs * len(self.data)
+        return min(total, self.cfg.max_steps) if self.cfg.max_steps else total
+
+    def _run_epoch(
+        self, stop: Stop, on_step: Callable[[Any, dict[str, float] | None], None]
+    ) -> str:
+        """Trains the rest of the current epoch; returns why it stopped."""
+        cfg, p = self.cfg, self.progress
+        extras = self.epoch_extras(p.epoch)
+        for batch in self.data.loader(p.epoch, p.batch):
+            logs = self.train_batch(batch, extras)
+            p.batch += 1
+            p.step += 1
+            record = self.losses.add(logs, p.step, epoch=p.epoch, **extras, lr=self.learning_rate())
+            on_step(self, record)
+            if cfg.max_steps and p.step >= cfg.max_steps:
+                return "max_steps"
+            if self.dist.any(stop.requested, self.device):
+                # Every process stops after the same step, or one would wait forever.
+                return "interrupted"
+            # At an epoch's last batch the epoch's own checkpoint follows.
+            if cfg.save_every and p.step % cfg.save_every == 0 and p.batch < len(self.data):
+                self.save()
+        return "epoch"
+
+    def fit(self, on_step: Callable[[Any, dict[str, float] | None], None]) -> str:
+        """Trains until the last epoch, ``--max-steps`` or a stop signal (SIGINT, SIGTERM).
+
+        Args:
+            on_step: Called after every step with the trainer and the new loss record
+                (None on steps that make none).
+
+        Returns:
+            ``"done"``, ``"max_steps"`` or ``"interrupted"``.
+        """
+        cfg, p = self.cfg, self.progress
+        # A run that already reached --max-steps (resumed without raising it) has
+        # nothing to do; checked before a step, not only after one.
+        outcome = "max_steps" if cfg.max_steps and p.step >= cfg.max_steps else "done"
+        self._segment_start = time.perf_counter()
+        with Stop() as stop:
+            while outcome == "done" and p.epoch < cfg.epochs:
+                ended = self._run_epoch(stop, on_step)
+                if ended == "epoch":
+                    for scheduler in self.schedulers:
+                        scheduler.step()
+                    p.epoch, p.batch = p.epoch + 1, 0
+                else:
+                    outcome = ended
+                self.save()
+        p.elapsed += self._segment()
+        self._segment_start = None
+        return outcome

@@ -17,12 +17,13 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, save_config
 
-__all__ = ["CHECKPOINT", "RunFolder", "check_tensorboard", "write_json"]
+__all__ = ["CHECKPOINT", "RunFolder", "check_tensorboard", "write_json", "write_summary"]
 
 CHECKPOINT = "checkpoint"  # the run folder's latest checkpoint (a directory)
 
@@ -131,3 +132,28 @@ def check_tensorboard(enabled: bool) -> None:
         raise ConfigError(
             "--tensorboard needs the tensorboard package: pip install tensorboard"
         ) from None
+
+
+def write_summary(
+    folder: RunFolder,
+    summary: dict[str, Any],
+    *,
+    started: float,
+    table: str | None,
+    root: Path,
+    unit: str,
+) -> None:
+    """Writes a finished run's ``metrics.json`` (with this process's wall time since
+    ``started``, a ``time.perf_counter()``) and says what it trained and where the
+    outputs are, with the results ``table`` of the test split of ``root``."""
+    summary["wall_seconds_this_process"] = round(time.perf_counter() - started, 1)
+    write_json(folder.path / "metrics.json", summary)
+    print(
+        f"trained {summary['steps']} {unit}s in {summary['train_seconds']:.1f} s "
+        f"({summary['steps_per_second']} {unit}s/s); this process ran "
+        f"{summary['wall_seconds_this_process']} s",
+        flush=True,
+    )
+    if table is not None:
+        print(f"\nTest split of {root}:\n\n{table}\n", flush=True)
+    print(f"outputs in {folder.path}", flush=True)

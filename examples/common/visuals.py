@@ -56,9 +56,10 @@ def image_table(
     fig.savefig(path)
 
 
-def loss_curves(history: Sequence[dict[str, float]], path: Path) -> None:
-    """Draws the logged losses: the generators' weighted terms (log scale), the
-    discriminators' losses and, with attention, the mean mask, one panel each."""
+def loss_curves(history: Sequence[dict[str, float]], path: Path, *, log_scale: bool = True) -> None:
+    """Draws the logged losses: the generators' weighted terms (log scale unless
+    ``log_scale`` is off, as for WGAN losses, which go negative), the discriminators'
+    losses and, with attention, the mean mask, one panel each."""
     steps = [r["step"] for r in history]
     keys = sorted({k for r in history for k in r})
 
@@ -70,7 +71,7 @@ def loss_curves(history: Sequence[dict[str, float]], path: Path) -> None:
         }
 
     panels = [
-        ("generators: weighted terms", series("G/"), True),
+        ("generators: weighted terms", series("G/"), log_scale),
         ("discriminators", series("D/"), False),
     ]
     if any(k.startswith("mask/") for k in keys):
