@@ -1,0 +1,36 @@
+"""examples/common/loop.py: loss records average each term over the steps that logged it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from common.loop import LossLog
+
+
+def test_a_term_logged_on_some_steps_averages_over_those_steps() -> None:
+    log = LossLog(every=4)
+    for step in range(1, 5):
+        logs = {"D/total": torch.tensor(float(step))}
+        if step % 2 == 0:  # a generator step every second critic step
+            logs["G/total"] = torch.tensor(10.0 * step)
+        record = log.add(logs, step)
+    assert record == {"D/total": 2.5, "G/total": 30.0, "step": 4}
+
+
+def test_a_pending_window_survives_a_checkpoint() -> None:
+    straight, resumed = LossLog(every=3), LossLog(every=3)
+    steps = [{"a": torch.tensor(1.0)}, {"a": torch.tensor(2.0), "b": torch.tensor(5.0)}]
+    for step, logs in enumerate(steps, 1):
+        straight.add(logs, step)
+        resumed.add(logs, step)
+    restored = LossLog(every=3)
+    restored.load_state_dict(resumed.state_dict())
+    last = {"a": torch.tensor(6.0)}
+    assert restored.add(last, 3) == straight.add(last, 3) == {"a": 3.0, "b": 5.0, "step": 3}
+
+
+def test_a_damaged_state_is_refused() -> None:
+    state = LossLog(every=2).state_dict()
+    state["pending"] = {"sums": {"a": torch.tensor(1.0)}, "counts": {}}
+    with pytest.raises(TypeError, match="a count per pending sum"):
+        LossLog(every=2).load_state_dict(state)
