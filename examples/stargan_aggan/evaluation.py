@@ -96,9 +96,9 @@ def evaluate(
                         found.setdefault("accuracy", []).append(
                             (classifier.predict(out8) == t).float().cpu()
                         )
-                        copies.setdefault("accuracy", []).append(
-                            (classifier.predict(src) == t).float().cpu()
-                        )
+                if classifier is not None:
+                    # The copy is the source itself, classified once above.
+                    copies["accuracy"] = [(predicted == t).float()]
                 key = f"{source_name}->{target_name}"
                 results["model"][key] = _means(found, len(images))
                 results["copy"][key] = _means(copies, len(images))
