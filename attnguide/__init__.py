@@ -1,6 +1,6 @@
 """attnguide: make an image-to-image GAN attention-guided (AGGAN, Tang et al.)."""
 
-from attnguide import data, losses, metrics, nets, ops, training
+from attnguide import classifier, data, losses, metrics, nets, ops, training
 from attnguide.discriminators import MaskConditionedDiscriminator
 from attnguide.heads import AttentionHead, AttentionOutput
 
@@ -11,6 +11,7 @@ __all__ = [
     "AttentionOutput",
     "MaskConditionedDiscriminator",
     "__version__",
+    "classifier",
     "data",
     "losses",
     "metrics",

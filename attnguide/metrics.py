@@ -7,6 +7,9 @@
 - :func:`background_psnr`: how untouched everything outside the change region stayed.
 - :func:`frechet_distance`, :func:`kernel_inception_distance`: FID / KID statistics of
   features from a ``feature_extractor`` you supply (nothing is downloaded).
+- :mod:`attnguide.classifier` has the judge that reads no pixel one by one: a small
+  classifier trained on real images of each domain, and the share of translations it
+  assigns to their target domain.
 - :func:`translation_scores`: all of the above that a batch's ground truth allows, per
   image, on 8-bit translations.
 

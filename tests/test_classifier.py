@@ -1,0 +1,79 @@
+"""The domain classifier: it learns separable data, judges by domain, refuses bad input."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from attnguide.classifier import DomainClassifier, domain_accuracy, train_domain_classifier
+
+
+def _two_domains(n: int = 16, size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """Domain 0 has a dark square at the bottom centre, domain 1 a bright one: the
+    difference is small and local, as a mouth is, on random backgrounds."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(2 * n, 3, size, size, generator=g) * 0.6 - 0.3
+    s = size // 4
+    x[:n, :, -2 * s : -s, s : 3 * s] = -1.0
+    x[n:, :, -2 * s : -s, s : 3 * s] = 1.0
+    return x, torch.tensor([0] * n + [1] * n)
+
+
+def test_learns_separable_data_and_generalises() -> None:
+    x, y = _two_domains()
+    net = train_domain_classifier(x, y, epochs=15, batch_size=8)
+    held_x, held_y = _two_domains(n=20)
+    held_x = held_x.roll(1, 0)  # other backgrounds for each label
+    held_y = held_y.roll(1, 0)
+    assert domain_accuracy(net, held_x, held_y) >= 0.95
+    assert not net.training
+
+
+def test_training_is_deterministic_and_leaves_global_rng_alone() -> None:
+    x, y = _two_domains(n=4)
+    torch.manual_seed(5)
+    before = torch.random.get_rng_state()
+    a = train_domain_classifier(x, y, epochs=2, batch_size=4, seed=3)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    b = train_domain_classifier(x, y, epochs=2, batch_size=4, seed=3)
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(va, vb), k
+
+
+def test_accuracy_with_one_target_for_all() -> None:
+    x, y = _two_domains(n=4)
+    net = train_domain_classifier(x, y, epochs=10, batch_size=4)
+    predicted = net.predict(x)
+    assert domain_accuracy(net, x, 1) == pytest.approx(float((predicted == 1).float().mean()))
+    assert domain_accuracy(net, x, y) == pytest.approx(float((predicted == y).float().mean()))
+
+
+def test_predict_keeps_mode_and_handles_empty_batches() -> None:
+    net = DomainClassifier(3).train()
+    assert net.predict(torch.zeros(0, 3, 16, 16)).shape == (0,)
+    assert net.predict(torch.zeros(5, 3, 16, 16), batch_size=2).shape == (5,)
+    assert net.training
+
+
+@pytest.mark.parametrize(
+    ("labels", "match"),
+    [
+        (torch.tensor([0.0, 1.0]), "integer class indices"),
+        (torch.tensor([0, -1]), ">= 0"),
+        (torch.tensor([0, 1, 1]), "labels"),
+    ],
+)
+def test_bad_labels_are_refused(labels: torch.Tensor, match: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=match):
+        train_domain_classifier(torch.zeros(2, 3, 16, 16), labels)
+
+
+def test_one_domain_and_out_of_range_labels_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least two domains"):
+        train_domain_classifier(torch.zeros(2, 3, 16, 16), torch.tensor([0, 0]))
+    with pytest.raises(ValueError, match="n_domains is 2"):
+        train_domain_classifier(torch.zeros(2, 3, 16, 16), torch.tensor([0, 2]), 2)
+    with pytest.raises(ValueError, match="n_domains"):
+        DomainClassifier(1)
+    with pytest.raises(TypeError, match="targets"):
+        domain_accuracy(DomainClassifier(2), torch.zeros(2, 3, 16, 16), 1.0)
