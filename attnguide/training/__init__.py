@@ -6,7 +6,9 @@ One module per concern: :mod:`~attnguide.training.pool`,
 from other projects' files); their public names are re-exported here.
 """
 
+from attnguide.training.augment import augment_pair
 from attnguide.training.checkpoint import MANIFEST, is_checkpoint, load_checkpoint, save_checkpoint
+from attnguide.training.evallog import EvalLog, read_eval_log
 from attnguide.training.pool import ImagePool
 from attnguide.training.rng import capture_rng_state, restore_rng_state
 from attnguide.training.schedule import linear_decay
@@ -14,12 +16,15 @@ from attnguide.training.weights import load_weights, weight_mismatches
 
 __all__ = [
     "MANIFEST",
+    "EvalLog",
     "ImagePool",
+    "augment_pair",
     "capture_rng_state",
     "is_checkpoint",
     "linear_decay",
     "load_checkpoint",
     "load_weights",
+    "read_eval_log",
     "restore_rng_state",
     "save_checkpoint",
     "weight_mismatches",
