@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -19,6 +19,12 @@ from attnguide.nets._common import (
 from attnguide.nets.init import init_weights
 
 __all__ = ["ResnetGenerator"]
+
+Upsample = Literal["transpose", "resize", "subpixel"]
+# How ResnetGenerator can double the size: CycleGAN's transposed convolution,
+# nearest-neighbour resize then a 3x3 convolution, or a 3x3 convolution to four times
+# the channels then a pixel shuffle (sub-pixel convolution).
+UPSAMPLINGS: tuple[str, ...] = ("transpose", "resize", "subpixel")
 
 _PAD_LAYERS: dict[str, type[nn.Module]] = {
     "reflect": nn.ReflectionPad2d,
@@ -43,6 +49,26 @@ def _padded_conv(
         _PAD_LAYERS[padding](pad),
         nn.Conv2d(in_ch, out_ch, kernel_size, padding=0, bias=bias, **factory),
     ]
+
+
+def _upsampling(
+    kind: str, in_ch: int, out_ch: int, *, bias: bool, factory: dict[str, Any]
+) -> nn.Module:
+    """One 2x upsampling layer; the resize and sub-pixel kinds are one ``Sequential`` so
+    every later layer keeps its index (and state-dict key) whatever the kind."""
+    if kind == "transpose":
+        return nn.ConvTranspose2d(
+            in_ch, out_ch, 3, stride=2, padding=1, output_padding=1, bias=bias, **factory
+        )
+    if kind == "resize":
+        # Every output pixel sees the same number of input pixels: no checkerboard.
+        return nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=bias, **factory),
+        )
+    return nn.Sequential(
+        nn.Conv2d(in_ch, out_ch * 4, 3, padding=1, bias=bias, **factory), nn.PixelShuffle(2)
+    )
 
 
 class _ResnetBlock(nn.Module):
@@ -95,6 +121,12 @@ class ResnetGenerator(nn.Module):
         norm: ``"instance"`` (CycleGAN's default) or ``"batch"``.
         padding: How stride-1 convolutions pad: ``"reflect"``, ``"replicate"`` or
             ``"zeros"``.
+        upsample: How the two upsamplings double the size: ``"transpose"`` (CycleGAN's
+            transposed convolutions, whose uneven overlap draws a checkerboard early in
+            training), ``"resize"`` (nearest-neighbour resize, then a 3x3 convolution) or
+            ``"subpixel"`` (a 3x3 convolution to 4x the channels, then a pixel shuffle,
+            as the AGGAN authors' own generator). Only ``"transpose"`` has CycleGAN's
+            state-dict keys.
         device: Where the parameters are created.
         dtype: The parameters' floating-point dtype.
 
@@ -124,6 +156,7 @@ class ResnetGenerator(nn.Module):
         n_blocks: int = 9,
         norm: Norm = "instance",
         padding: Padding = "reflect",
+        upsample: Upsample = "transpose",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -135,6 +168,8 @@ class ResnetGenerator(nn.Module):
         check_int(fn, "n_blocks", n_blocks, minimum=0)
         check_norm(fn, norm)
         check_choice(fn, "padding", padding, PADDINGS)
+        check_choice(fn, "upsample", upsample, UPSAMPLINGS)
+        self.upsample = upsample
         self.in_channels, self.out_channels = in_channels, out_channels
         self.ngf, self.n_blocks, self.norm, self.padding = ngf, n_blocks, norm, padding
 
@@ -157,16 +192,7 @@ class ResnetGenerator(nn.Module):
         ]
         for mult in (4, 2):
             layers += [
-                nn.ConvTranspose2d(
-                    ngf * mult,
-                    ngf * mult // 2,
-                    3,
-                    stride=2,
-                    padding=1,
-                    output_padding=1,
-                    bias=bias,
-                    **factory,
-                ),
+                _upsampling(upsample, ngf * mult, ngf * mult // 2, bias=bias, factory=factory),
                 norm_layer(norm, ngf * mult // 2, factory),
                 nn.ReLU(inplace=True),
             ]
@@ -195,4 +221,5 @@ class ResnetGenerator(nn.Module):
         return (
             f"{self.in_channels}, {self.out_channels}, ngf={self.ngf}, "
             f"n_blocks={self.n_blocks}, norm={self.norm!r}, padding={self.padding!r}"
+            + ("" if self.upsample == "transpose" else f", upsample={self.upsample!r}")
         )

@@ -188,3 +188,42 @@ def test_channels_last_input_gives_the_same_output() -> None:
         expected = net(x)
         out = net(x.to(memory_format=torch.channels_last))
     torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("upsample", ["transpose", "resize", "subpixel"])
+def test_upsamplings_keep_size_and_the_later_layers_keys(upsample: str) -> None:
+    from attnguide import AttentionHead
+
+    net = ResnetGenerator(3, 3, ngf=4, n_blocks=1, upsample=upsample)
+    assert net(torch.randn(2, 3, 16, 12)).shape == (2, 3, 16, 12)
+    keys = set(net.state_dict())
+    reference = set(ResnetGenerator(3, 3, ngf=4, n_blocks=1).state_dict())
+    # Only the two upsampling layers' keys differ; the output conv keeps its key.
+    assert {k for k in keys ^ reference if not k.startswith(("model.11.", "model.14."))} == set()
+    out = AttentionHead(net)(torch.randn(1, 3, 16, 16))
+    assert out.mask.shape == (1, 1, 16, 16)
+
+
+def _upsamplers(upsample: str) -> list[torch.nn.Module]:
+    net = ResnetGenerator(1, 1, ngf=2, n_blocks=0, upsample=upsample)
+    layers = [
+        m for m in net.model if isinstance(m, (torch.nn.ConvTranspose2d, torch.nn.Sequential))
+    ]
+    for layer in layers:
+        for p in layer.parameters():
+            torch.nn.init.ones_(p) if p.ndim > 1 else torch.nn.init.zeros_(p)
+    return layers
+
+
+@pytest.mark.parametrize(("upsample", "even"), [("transpose", False), ("resize", True)])
+def test_resize_upsampling_draws_no_checkerboard(upsample: str, even: bool) -> None:
+    # A constant input through one upsampling with all-ones weights: the transposed
+    # conv's uneven overlap gives a 2x2-periodic pattern, resize + conv an even image.
+    first = _upsamplers(upsample)[0]
+    inner = first(torch.ones(1, 8, 6, 6))[0, 0, 2:-2, 2:-2]
+    assert (inner.unique().numel() == 1) == even
+
+
+def test_unknown_upsampling_is_refused() -> None:
+    with pytest.raises(ValueError, match="'upsample' must be one of"):
+        ResnetGenerator(upsample="bilinear")
