@@ -71,6 +71,12 @@ class TrainConfig:
         choices=("pool", "patch"),
     )
     norm: str = _opt("instance", "normalisation layers", choices=("instance", "batch"))
+    upsample: str = _opt(
+        "transpose",
+        "how the generators upsample: 'transpose' (CycleGAN's transposed convolutions), "
+        "'resize' (nearest resize + 3x3 conv) or 'subpixel' (3x3 conv + pixel shuffle)",
+        choices=("transpose", "resize", "subpixel"),
+    )
     masks: int = _opt(
         1, "attention masks per generator (k >= 2: AttentionGAN scheme II)", minimum=1, maximum=64
     )
@@ -110,6 +116,13 @@ class TrainConfig:
     warmup_epochs: int = _opt(10, "curriculum epochs with r = warmup_rate (paper: 10)", minimum=0)
     warmup_rate: float = _opt(0.01, "r during the curriculum (paper: 0.01)", minimum=0, maximum=1)
     rate: float = _opt(0.5, "r after the curriculum (paper: 0.5)", minimum=0, maximum=1)
+    d_augment: str = _opt(
+        "none",
+        "differentiable augmentation of everything the discriminators see, the same "
+        "transform on an image and its mask: 'none', 'geometric' (translation, cutout) "
+        "or 'all' (also colour)",
+        choices=("none", "geometric", "all"),
+    )
     pool_size: int = _opt(
         50, "image history pool per domain (0: no pool)", minimum=0, maximum=10000
     )
@@ -130,6 +143,13 @@ class TrainConfig:
     )
     max_steps: int = _opt(
         0, "stop after this many steps in total (0: run every epoch)", minimum=0, resumable=True
+    )
+    ema: float = _opt(
+        0.0,
+        "decay of an exponential moving average of each generator's weights, used for "
+        "samples and evaluation (0: none; e.g. 0.999)",
+        minimum=0,
+        below=1,
     )
     seed: int = _opt(
         0, "seed of weights, data order, flips and image pools", minimum=0, maximum=2**32 - 1
@@ -179,6 +199,21 @@ class TrainConfig:
         3, "test images per direction in the sample grids", minimum=0, maximum=64, resumable=True
     )
     evaluate: bool = _opt(True, "evaluate on the test split at the end", resumable=True)
+    eval_every: int = _opt(
+        0,
+        "also evaluate every N steps on the first --eval-images test pairs, into "
+        "eval.jsonl and curves.png (0: only at the end)",
+        minimum=0,
+        resumable=True,
+    )
+    eval_images: int = _opt(
+        50, "test images per direction of the evaluations during training", minimum=1
+    )
+    classifier: bool = _opt(
+        True,
+        "train a domain classifier on the real training images (seed 0) and report the "
+        "share of translations it assigns to their target domain",
+    )
     tensorboard: bool = _opt(False, "also log to TensorBoard (needs tensorboard)", resumable=True)
 
 

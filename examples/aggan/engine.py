@@ -32,7 +32,7 @@ from attnguide.training import (
 from .checkpointing import load_networks, read_checkpoint
 from .config import TrainConfig
 from .data import TrainData
-from .model import Discriminators, Generators, build_model
+from .model import Augmented, Discriminators, Generators, build_model
 from .objective import discriminator_loss, generator_loss, loss_weights
 
 __all__ = ["Trainer"]
@@ -77,6 +77,7 @@ class Trainer(EpochLoop):
         seed = cfg.seed * 1_000_003 + 7919 * (dist.rank + 1)
         self.pool_X = ImagePool(cfg.pool_size, generator=torch.Generator().manual_seed(seed))
         self.pool_Y = ImagePool(cfg.pool_size, generator=torch.Generator().manual_seed(seed + 1))
+        self.augment_rng = torch.Generator().manual_seed(seed + 2)
         self.schedulers = [self.sched_G, self.sched_D]
         self.progress = Progress()
         self.losses = LossLog(cfg.log_every)
@@ -84,7 +85,13 @@ class Trainer(EpochLoop):
 
     def _views(self) -> None:
         """Compiled and distributed views of the same parameters, for the step."""
-        run = self.model.networks()
+        run = self.model.training_networks()
+        if self.cfg.d_augment != "none":
+            color = self.cfg.d_augment == "all"
+            run = {
+                n: Augmented(m, color=color, generator=self.augment_rng) if n[0] == "D" else m
+                for n, m in run.items()
+            }
         generators = Generators(
             run["G_xy"],
             run["G_yx"],
@@ -155,7 +162,11 @@ class Trainer(EpochLoop):
         With several processes every one must call it: each contributes its image pools.
         """
         pools = self.dist.gather(
-            {"pool_X": to_cpu(self.pool_X.state_dict()), "pool_Y": to_cpu(self.pool_Y.state_dict())}
+            {
+                "pool_X": to_cpu(self.pool_X.state_dict()),
+                "pool_Y": to_cpu(self.pool_Y.state_dict()),
+                "augment_rng": self.augment_rng.get_state(),
+            }
         )
         if self.dist.main:
             save_checkpoint(self.run_dir / CHECKPOINT, {**self._state(), "pools": pools})
@@ -183,6 +194,8 @@ class Trainer(EpochLoop):
             self.sched_D.load_state_dict(saved["sched_D"])
             self.pool_X.load_state_dict(pools[self.dist.rank]["pool_X"])
             self.pool_Y.load_state_dict(pools[self.dist.rank]["pool_Y"])
+            if "augment_rng" in pools[self.dist.rank]:  # checkpoints of version 0.2 lack it
+                self.augment_rng.set_state(pools[self.dist.rank]["augment_rng"])
             restore_rng_state(saved["rng"])
             self.losses.load_state_dict(saved["losses"])
         except (KeyError, TypeError, ValueError) as err:
@@ -206,6 +219,7 @@ class Trainer(EpochLoop):
         self.opt_G.zero_grad(set_to_none=True)
         g_total.backward()
         self.opt_G.step()
+        model.update_ema(self.progress.step)
         set_requires_grad(d_params, True)
 
         masks = None

@@ -16,12 +16,14 @@ from torch import Tensor, nn
 
 from attnguide import AttentionHead, MaskConditionedDiscriminator
 from attnguide.nets import PatchDiscriminator, ResnetGenerator
+from attnguide.training import augment_pair
 
 from .config import TrainConfig
 
 __all__ = [
     "AGGAN",
     "NAMES",
+    "Augmented",
     "Discriminators",
     "Generators",
     "Translation",
@@ -29,7 +31,7 @@ __all__ = [
     "foreground",
 ]
 
-NAMES = ("G_xy", "G_yx", "D_X", "D_Y", "D_XA", "D_YA")
+NAMES = ("G_xy", "G_yx", "D_X", "D_Y", "D_XA", "D_YA", "G_xy_ema", "G_yx_ema")
 
 
 class Translation(NamedTuple):
@@ -46,7 +48,9 @@ class Translation(NamedTuple):
 def _generator(cfg: TrainConfig) -> nn.Module:
     # ResnetGenerator initialises itself N(0, 0.02) as CycleGAN does; the head's mask
     # conv then starts at zero with the bias cfg.mask_bias.
-    net = ResnetGenerator(3, 3, ngf=cfg.ngf, n_blocks=cfg.n_blocks, norm=cfg.norm)
+    net = ResnetGenerator(
+        3, 3, ngf=cfg.ngf, n_blocks=cfg.n_blocks, norm=cfg.norm, upsample=cfg.upsample
+    )
     if not cfg.attention_generator:
         return net
     # Tracing the image-producing layer here, not on the first forward, keeps the
@@ -178,6 +182,23 @@ class Discriminators(nn.Module):
         return scores
 
 
+class Augmented(nn.Module):
+    """A discriminator that sees its input through :func:`attnguide.training.augment_pair`
+    (``--d-augment``): real and fake alike, the mask moved with its image. A view for
+    the training step only; the wrapped network's weights and keys are untouched. The
+    draws come from ``generator``, which the checkpoint keeps (the global stream is
+    also drawn by every DataLoader iterator, so it would not resume exactly).
+    """
+
+    def __init__(self, net: nn.Module, *, color: bool, generator: torch.Generator) -> None:
+        super().__init__()
+        self.net, self.color, self.generator = net, color, generator
+
+    def forward(self, image: Tensor, mask: Tensor | None = None) -> Tensor:
+        image, mask = augment_pair(image, mask, color=self.color, generator=self.generator)
+        return self.net(image) if mask is None else self.net(image, mask)
+
+
 class AGGAN(nn.Module):
     """The six networks of AGGAN, named as in the paper.
 
@@ -186,6 +207,8 @@ class AGGAN(nn.Module):
             ``attention_generator=False``).
         D_X, D_Y: vanilla discriminators on images.
         D_XA, D_YA: attention-guided discriminators on [mask, image], or None.
+        G_xy_ema, G_yx_ema: with ``--ema``, moving averages of the generators' weights
+            (what :meth:`translate` uses), or None.
     """
 
     def __init__(self, cfg: TrainConfig) -> None:
@@ -198,26 +221,61 @@ class AGGAN(nn.Module):
         use_ad = cfg.attention_generator and cfg.attention_discriminator
         self.D_XA = _discriminator(cfg, attention=True) if use_ad else None
         self.D_YA = _discriminator(cfg, attention=True) if use_ad else None
+        self.ema = cfg.ema
+        self.G_xy_ema = self.G_yx_ema = None
+        if cfg.ema:
+            self.G_xy_ema, self.G_yx_ema = _generator(cfg), _generator(cfg)
+            self.reset_ema()
+
+    def reset_ema(self) -> None:
+        """Starts the averages at the generators' current weights."""
+        for name in ("G_xy", "G_yx"):
+            average = getattr(self, f"{name}_ema")
+            if average is not None:
+                average.load_state_dict(getattr(self, name).state_dict())
+                average.requires_grad_(False)
+
+    @torch.no_grad()
+    def update_ema(self, step: int) -> None:
+        """One step of the averages: ``avg += (1 - d) * (weights - avg)``, with the decay
+        ``d = min(ema, (1 + step) / (10 + step))`` so the first steps' random weights
+        fade quickly from a short run's average."""
+        if not self.ema:
+            return
+        decay = min(self.ema, (1 + step) / (10 + step))
+        for name in ("G_xy", "G_yx"):
+            average = getattr(self, f"{name}_ema")
+            live = dict(getattr(self, name).named_parameters())
+            params = [(p, live[n]) for n, p in average.named_parameters()]
+            torch._foreach_lerp_([a for a, _ in params], [w for _, w in params], 1 - decay)
+            for b, w in zip(average.buffers(), getattr(self, name).buffers(), strict=True):
+                b.copy_(w)
 
     def networks(self) -> dict[str, nn.Module]:
         """The networks that exist in this configuration, by name."""
         return {n: getattr(self, n) for n in NAMES if getattr(self, n) is not None}
 
+    def training_networks(self) -> dict[str, nn.Module]:
+        """The networks that train (everything but the averages)."""
+        return {n: m for n, m in self.networks().items() if not n.endswith("_ema")}
+
     def generator_parameters(self) -> list[nn.Parameter]:
         return [*self.G_xy.parameters(), *self.G_yx.parameters()]
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
-        nets = self.networks()
+        nets = self.training_networks()
         return [p for n, m in nets.items() if n.startswith("D") for p in m.parameters()]
 
     @torch.no_grad()
     def translate(self, images: Tensor, direction: str = "AtoB") -> tuple[Tensor, ...]:
-        """Translates a batch: (image, mask, content); mask and content None without attention.
+        """Translates a batch: (image, mask, content); mask and content None without
+        attention. With ``--ema`` the averaged generators translate.
 
         Shape:
             - images: ``(b 3 h w)`` in [-1, 1]; image ``(b 3 h w)``; mask ``(b k h w)``.
         """
-        generator = self.G_xy if direction == "AtoB" else self.G_yx
+        name = "G_xy" if direction == "AtoB" else "G_yx"
+        generator = getattr(self, f"{name}_ema") or getattr(self, name)
         return _run(generator, images, self.attention)[:3]
 
 

@@ -118,6 +118,7 @@ def initialise_from(model: AGGAN, found: dict[str, dict[str, Tensor]], where: st
             _load(name, nets[name], found[vanilla], where)
             nets[name].reset_mask_parameters()
             loaded.append(f"{name} (from {vanilla})")
+    model.reset_ema()
     return loaded
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -25,8 +26,8 @@ from common import config as common
 from common.config import ConfigError
 from common.distributed import setup_distributed
 from common.loop import progress_bar, say_stopped
-from common.rundir import RunFolder, check_tensorboard, write_summary
-from common.visuals import loss_curves
+from common.rundir import RunFolder, check_tensorboard, write_json, write_summary
+from common.visuals import eval_curves, loss_curves
 
 from aggan.config import (
     BASELINES,
@@ -34,11 +35,29 @@ from aggan.config import (
     TrainConfig,
     validate_config,
 )
-from aggan.data import load_test_set, prepare_data_root
+from aggan.data import DIRECTIONS, load_test_set, prepare_data_root
 from aggan.engine import Trainer
-from aggan.evaluation import evaluate, format_table
+from aggan.evaluation import (
+    evaluate,
+    format_table,
+    judge_accuracy,
+    load_judge,
+    save_judge,
+    train_judge,
+)
 from aggan.pretrained import initialise_from, read_pretrained
 from aggan.visuals import sample_grid
+from attnguide.training import EvalLog
+
+#: The curves of curves.png: (metric, title).
+CURVES = (
+    ("psnr", "PSNR"),
+    ("change_psnr", "change PSNR"),
+    ("bg_psnr", "background PSNR"),
+    ("mask_iou", "mask IoU"),
+    ("mask_auroc", "mask AUROC"),
+    ("accuracy", "classifier: target domain"),
+)
 
 __all__ = ["build_parser", "config_from_args", "main", "run"]
 
@@ -130,6 +149,12 @@ def _train(cfg, resume, folder, dist, device, started, quiet) -> int:
         )
         if not quiet:
             bar = progress_bar(trainer.total_steps(), p.step, "step")
+    judge = _judge(cfg, folder, root, device) if dist.main else None
+    during = None
+    if dist.main and cfg.eval_every:
+        during = _EvalDuring(cfg, trainer, folder, root, judge, resume is not None)
+        if p.step == 0:
+            during(trainer)
 
     def on_step(t: Trainer, record: dict[str, float] | None) -> None:
         if not dist.main:
@@ -141,6 +166,8 @@ def _train(cfg, resume, folder, dist, device, started, quiet) -> int:
                 bar.set_postfix(G=f"{record['G/total']:.3f}", D=f"{d:.3f}", r=record["r"])
         if bar is not None:
             bar.update(1)
+        if during is not None and p.step % cfg.eval_every == 0:
+            during(t)
         if samples is not None and cfg.sample_every and p.step % cfg.sample_every == 0:
             sample_grid(
                 t.model, *samples, folder.samples / f"step-{p.step:07d}.png", title=f"step {p.step}"
@@ -156,11 +183,60 @@ def _train(cfg, resume, folder, dist, device, started, quiet) -> int:
         return 130
     dist.check_same_weights(trainer.model)
     if dist.main:
-        _finish(cfg, trainer, folder, root, samples, outcome, started)
+        _finish(cfg, trainer, folder, root, samples, outcome, started, judge, during)
     return 0
 
 
-def _finish(cfg, trainer, folder, root, samples, outcome, started) -> None:
+def _judge(cfg: TrainConfig, folder: RunFolder, root: Path, device: torch.device):
+    """The run's domain classifier (``classifier.safetensors``): trained on the real
+    training images at the start of a run, read back when it resumes."""
+    if not cfg.classifier or not (cfg.evaluate or cfg.eval_every):
+        return None
+    path = folder.path / "classifier.safetensors"
+    if path.is_file():
+        return load_judge(path, device)
+    t0 = time.perf_counter()
+    judge = train_judge(root, cfg.size, device)
+    folder.path.mkdir(parents=True, exist_ok=True)
+    save_judge(judge, path)
+    accuracy = judge_accuracy(judge, root, cfg.size)
+    seconds = round(time.perf_counter() - t0, 1)
+    write_json(folder.path / "classifier.json", {"test_accuracy": accuracy, "seconds": seconds})
+    print(f"domain classifier: {accuracy:.3f} accurate on the real test images", flush=True)
+    return judge
+
+
+class _EvalDuring:
+    """Evaluation every ``--eval-every`` steps on the first ``--eval-images`` test pairs,
+    appended to ``eval.jsonl`` with the training time so far (evaluations excluded)."""
+
+    def __init__(self, cfg, trainer, folder, root, judge, resumed: bool) -> None:
+        self.cfg, self.root, self.judge = cfg, root, judge
+        self.log = EvalLog(
+            folder.path / "eval.jsonl",
+            resume_step=trainer.progress.step if resumed else None,
+        )
+        self.spent = self.log.eval_seconds
+        self.sets = {d: load_test_set(root, d, cfg.size, cfg.eval_images) for d in DIRECTIONS}
+
+    def __call__(self, trainer) -> None:
+        t0 = time.perf_counter()
+        p = trainer.progress
+        results = evaluate(
+            trainer.model,
+            self.root,
+            self.cfg.size,
+            trainer.device,
+            classifier=self.judge,
+            test_sets=self.sets,
+            reference=not self.log.records,
+        )
+        self.spent += time.perf_counter() - t0
+        seconds = max(0.0, p.elapsed + trainer._segment() - self.spent)
+        self.log.append(p.step, seconds, results, eval_seconds=self.spent)
+
+
+def _finish(cfg, trainer, folder, root, samples, outcome, started, judge, during) -> None:
     """The final sample grid, loss curves, evaluation, metrics.json and results.md."""
     p = trainer.progress
     if samples is not None:
@@ -168,6 +244,15 @@ def _finish(cfg, trainer, folder, root, samples, outcome, started) -> None:
             trainer.model, *samples, folder.samples / "final.png", title=f"step {p.step} (final)"
         )
     loss_curves(trainer.losses.history, folder.path / "losses.png")
+    if during is not None and during.log.records:
+        records = during.log.records
+        eval_curves(
+            records,
+            folder.path / "curves.png",
+            metrics=CURVES,
+            series=[(d, DIRECTIONS[d][2]) for d in DIRECTIONS],
+            references={d: records[0].get(f"{d}/identity", {}) for d in DIRECTIONS},
+        )
     summary = {
         "outcome": outcome,
         "steps": p.step,
@@ -179,8 +264,12 @@ def _finish(cfg, trainer, folder, root, samples, outcome, started) -> None:
     table = None
     if cfg.evaluate:
         t0 = time.perf_counter()
-        summary["results"] = evaluate(trainer.model, root, cfg.size, trainer.device)
+        summary["results"] = evaluate(
+            trainer.model, root, cfg.size, trainer.device, classifier=judge
+        )
         summary["eval_seconds"] = round(time.perf_counter() - t0, 1)
+        if judge is not None:
+            summary["classifier"] = json.loads((folder.path / "classifier.json").read_text())
         label = "AGGAN" if cfg.attention_generator else "baseline (no attention)"
         table = format_table(summary["results"], label=label)
         (folder.path / "results.md").write_text(table + "\n")

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from attnguide.data import to_uint8
 
-__all__ = ["image_table", "loss_curves"]
+__all__ = ["eval_curves", "image_table", "loss_curves"]
 
 
 def _hwc(image: Tensor) -> Tensor:
@@ -91,6 +91,55 @@ def loss_curves(history: Sequence[dict[str, float]], path: Path, *, log_scale: b
         ax.grid(alpha=0.3)
         if data:
             ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+
+
+def eval_curves(
+    records: Sequence[dict],
+    path: Path,
+    *,
+    metrics: Sequence[tuple[str, str]],
+    series: Sequence[tuple[str, str]],
+    references: dict[str, dict[str, float]] | None = None,
+) -> None:
+    """Draws evaluations during training (``eval.jsonl``'s records): one column per
+    metric, against the step (top row) and the training time in minutes (bottom row).
+
+    Args:
+        records: Records with ``step``, ``seconds`` and one dict of metrics per series.
+        path: The PNG to write.
+        metrics: ``(key, title)`` of each metric drawn.
+        series: ``(key, label)`` of each line (e.g. one per direction).
+        references: Per series key, metric values drawn as dashed lines (e.g. copying
+            the input).
+    """
+    fig = Figure(figsize=(2.9 * len(metrics), 5.2), dpi=100)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, len(metrics), squeeze=False)
+    steps = [r["step"] for r in records]
+    minutes = [r["seconds"] / 60 for r in records]
+    for col, (key, title) in enumerate(metrics):
+        for row, (xs, xlabel) in enumerate(((steps, "step"), (minutes, "training minutes"))):
+            ax = axes[row, col]
+            for name, label in series:
+                ys = [float(r.get(name, {}).get(key, float("nan"))) for r in records]
+                (line,) = ax.plot(xs, ys, marker=".", linewidth=1.2, label=label)
+                ref = (references or {}).get(name, {}).get(key)
+                if ref is not None and ref == ref and abs(ref) != float("inf"):
+                    ax.axhline(
+                        ref,
+                        color=line.get_color(),
+                        linestyle="--",
+                        linewidth=0.8,
+                        label=f"{label}: copy input",
+                    )
+            ax.set_title(title, fontsize=10)
+            ax.set_xlabel(xlabel, fontsize=8)
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=7)
+    axes[0, 0].legend(fontsize=6, loc="best")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -16,7 +16,7 @@ from aggan.model import build_model
 from aggan_testutils import TINY
 from PIL import Image
 
-from attnguide.training import load_checkpoint
+from attnguide.training import load_checkpoint, read_eval_log
 
 
 def train(argv: list[str]) -> int:
@@ -269,3 +269,65 @@ def test_batched_passes_and_fused_adam_compute_the_reference_step(
         assert set(a) == set(b)
         for key in a:
             assert math.isclose(a[key], b[key], rel_tol=1e-4, abs_tol=1e-7), (a["step"], key)
+
+
+_LEVERS = ["--ema", "0.9", "--d-augment", "all", "--upsample", "resize"]
+
+
+def test_evaluation_during_training_writes_curves(faces: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    argv = ["--data-root", str(faces), "--out", str(out), "--epochs", "1", "--decay-epochs", "0"]
+    argv += ["--sample-every", "0"]
+    assert train([*argv, "--eval-every", "2", "--eval-images", "2", *_LEVERS]) == 0
+    records = read_eval_log(out / "eval.jsonl")
+    assert [r["step"] for r in records] == [0, 2, 4, 6]
+    seconds = [r["seconds"] for r in records]
+    assert seconds == sorted(seconds) and seconds[0] == 0.0
+    for r in records:
+        for direction in ("AtoB", "BtoA"):
+            assert r[direction]["n"] == 2  # the first --eval-images pairs
+            assert 0.0 <= r[direction]["accuracy"] <= 1.0
+            assert {"psnr", "change_psnr", "bg_psnr", "mask_iou", "mask_auroc"} <= set(r[direction])
+    # Copying the input is scored once, for the curves' reference lines.
+    assert "AtoB/identity" in records[0] and "AtoB/identity" not in records[1]
+    with Image.open(out / "curves.png") as img:
+        assert img.width > 1000 and img.height > 400
+    judge = json.loads((out / "classifier.json").read_text())
+    assert 0.0 <= judge["test_accuracy"] <= 1.0
+    assert json.loads((out / "metrics.json").read_text())["classifier"] == judge
+    saved = load_checkpoint(out / "checkpoint")
+    assert {"G_xy_ema", "G_yx_ema"} <= set(saved)
+    # The averages moved with the generators but are not them.
+    assert any(not torch.equal(saved["G_xy_ema"][k], v) for k, v in saved["G_xy"].items())
+
+
+def test_evaluation_subsets_are_the_first_test_images(faces: Path) -> None:
+    from aggan.data import load_test_set
+
+    a, b = load_test_set(faces, "AtoB", 32, 2), load_test_set(faces, "AtoB", 32, 0)
+    assert a.names == b.names[:2]
+    assert torch.equal(a.source, b.source[:2]) and torch.equal(a.change, b.change[:2])
+
+
+def test_resume_with_the_levers_is_exact_and_logs_each_evaluation_once(
+    faces: Path, tmp_path: Path
+) -> None:
+    base = ["--data-root", str(faces), "--epochs", "2", "--sample-every", "0", "--no-evaluate"]
+    base += ["--eval-every", "4", "--eval-images", "1", "--save-every", "3", *_LEVERS]
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert train([*base, "--out", str(straight)]) == 0
+    assert train([*base, "--out", str(split), "--max-steps", "7"]) == 0
+    # A killed run may have evaluated after its last checkpoint: resuming drops that.
+    log = split / "eval.jsonl"
+    log.write_text(log.read_text() + '{"step": 8, "seconds": 1.0}\n')
+    assert train(["--resume", str(split), "--max-steps", "12"]) == 0
+    a, b = load_checkpoint(straight / "checkpoint"), load_checkpoint(split / "checkpoint")
+    for name in ("G_xy", "G_yx", "D_X", "D_Y", "D_XA", "D_YA", "G_xy_ema", "G_yx_ema"):
+        for key, value in a[name].items():
+            assert torch.equal(value, b[name][key]), f"{name}.{key}"
+    steps = [r["step"] for r in read_eval_log(log)]
+    assert steps == [0, 4, 8, 12]
+    assert (
+        read_eval_log(straight / "eval.jsonl")[-1]["AtoB"]["psnr"]
+        == read_eval_log(log)[-1]["AtoB"]["psnr"]
+    )
