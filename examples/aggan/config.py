@@ -25,6 +25,7 @@ from common.config import option as _opt
 __all__ = [
     "BASELINES",
     "PAPER",
+    "PRESETS",
     "ConfigError",
     "TrainConfig",
     "config_diff",
@@ -234,6 +235,12 @@ PAPER: dict[str, Any] = {
     "save_every": 0,
     "sample_every": 5000,
     "log_every": 100,
+}
+
+#: Longer recipes of the main job: ``--preset NAME``.
+PRESETS: dict[str, dict[str, Any]] = {
+    # The main job's recipe run ten times as long, evaluated along the way.
+    "long": {"epochs": 40, "decay_epochs": 20, "eval_every": 500, "sample_every": 2000},
 }
 
 #: Baselines trained as their authors train them: ``--baseline NAME``.

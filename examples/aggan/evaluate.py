@@ -23,7 +23,7 @@ from common.rundir import write_json
 
 from aggan.checkpointing import add_run_arguments, load_run
 from aggan.data import check_layout, default_data_root, load_test_set
-from aggan.evaluation import evaluate, format_table
+from aggan.evaluation import evaluate, format_table, load_judge, train_judge
 from aggan.pretrained import load_start
 from aggan.visuals import error_figure
 
@@ -38,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
         "--limit", type=whole_number(0), default=0, help="first N test images only (0: all)"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--no-classifier",
+        dest="classifier",
+        action="store_false",
+        help="leave out the domain classifier's accuracy (by default the run's "
+        "classifier.safetensors, or one trained on the data set's training images)",
+    )
     parser.add_argument(
         "--at-start",
         action="store_true",
@@ -66,7 +73,15 @@ def main(argv: list[str] | None = None) -> int:
             Path(cfg.data_root) if cfg.data_root else default_data_root(cfg.size)
         )
         check_layout(root, phases=("test",))
-        results = evaluate(model, root, cfg.size, device, limit=args.limit)
+        judge = None
+        if args.classifier:
+            saved = args.run_dir / "classifier.safetensors" if args.run_dir else None
+            if saved is not None and saved.is_file():
+                judge = load_judge(saved, device)
+            else:
+                check_layout(root, phases=("train",))
+                judge = train_judge(root, cfg.size, device)
+        results = evaluate(model, root, cfg.size, device, limit=args.limit, classifier=judge)
         if args.json:
             write_json(args.json, results)
         if args.error_figure:

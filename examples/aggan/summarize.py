@@ -30,6 +30,7 @@ METRICS = (
     ("bg_psnr", "bg PSNR"),
     ("mask_iou", "mask IoU"),
     ("mask_auroc", "mask AUROC"),
+    ("accuracy", "classifier"),
 )
 
 
@@ -50,7 +51,7 @@ def summary_table(groups: dict[str, list[dict]]) -> str:
         for label, results, runs in rows:
             cells = [DIRECTIONS[direction][2], label, str(len(results))]
             for name, _ in METRICS:
-                fmt = "{:.3f}" if name.startswith("mask") else "{:.2f}"
+                fmt = "{:.3f}" if name.startswith("mask") or name == "accuracy" else "{:.2f}"
                 cells.append(mean_range([r[name] for r in results if name in r], fmt))
             lines.append(cells + speed_and_time(runs))
     return markdown_table(header, lines)

@@ -32,9 +32,11 @@ from common.visuals import eval_curves, loss_curves
 from aggan.config import (
     BASELINES,
     PAPER,
+    PRESETS,
     TrainConfig,
     validate_config,
 )
+from aggan.curves import CURVES
 from aggan.data import DIRECTIONS, load_test_set, prepare_data_root
 from aggan.engine import Trainer
 from aggan.evaluation import (
@@ -48,16 +50,6 @@ from aggan.evaluation import (
 from aggan.pretrained import initialise_from, read_pretrained
 from aggan.visuals import sample_grid
 from attnguide.training import EvalLog
-
-#: The curves of curves.png: (metric, title).
-CURVES = (
-    ("psnr", "PSNR"),
-    ("change_psnr", "change PSNR"),
-    ("bg_psnr", "background PSNR"),
-    ("mask_iou", "mask IoU"),
-    ("mask_auroc", "mask AUROC"),
-    ("accuracy", "classifier: target domain"),
-)
 
 __all__ = ["build_parser", "config_from_args", "main", "run"]
 
@@ -79,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     preset.add_argument(
         "--baseline", choices=sorted(BASELINES), help="train a baseline as its authors do"
     )
+    preset.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help="a longer recipe of the main job: "
+        + "; ".join(
+            f"{k}: " + ", ".join(f"{o}={v}" for o, v in p.items()) for k, p in PRESETS.items()
+        ),
+    )
     common.add_run_options(parser, TrainConfig)
     return parser
 
@@ -93,6 +93,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None
     presets = {
         "--paper": PAPER if args.paper else None,
         "--baseline": BASELINES[args.baseline] if args.baseline else None,
+        "--preset": PRESETS[args.preset] if args.preset else None,
     }
     return common.choose_config(args, TrainConfig, presets)
 
@@ -247,11 +248,10 @@ def _finish(cfg, trainer, folder, root, samples, outcome, started, judge, during
     if during is not None and during.log.records:
         records = during.log.records
         eval_curves(
-            records,
+            [(DIRECTIONS[d][2], records, d) for d in DIRECTIONS],
             folder.path / "curves.png",
             metrics=CURVES,
-            series=[(d, DIRECTIONS[d][2]) for d in DIRECTIONS],
-            references={d: records[0].get(f"{d}/identity", {}) for d in DIRECTIONS},
+            references=[("copy input", records[0].get("AtoB/identity", {}))],
         )
     summary = {
         "outcome": outcome,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -97,44 +98,37 @@ def loss_curves(history: Sequence[dict[str, float]], path: Path, *, log_scale: b
 
 
 def eval_curves(
-    records: Sequence[dict],
+    lines: Sequence[tuple[str, Sequence[dict], str]],
     path: Path,
     *,
     metrics: Sequence[tuple[str, str]],
-    series: Sequence[tuple[str, str]],
-    references: dict[str, dict[str, float]] | None = None,
+    references: Sequence[tuple[str, dict[str, float]]] = (),
 ) -> None:
-    """Draws evaluations during training (``eval.jsonl``'s records): one column per
+    """Draws evaluations during training (``eval.jsonl`` records): one column per
     metric, against the step (top row) and the training time in minutes (bottom row).
 
     Args:
-        records: Records with ``step``, ``seconds`` and one dict of metrics per series.
+        lines: ``(label, records, key)`` per line: records with ``step``, ``seconds``
+            and, under ``key``, a dict of metrics (e.g. ``"AtoB"``).
         path: The PNG to write.
-        metrics: ``(key, title)`` of each metric drawn.
-        series: ``(key, label)`` of each line (e.g. one per direction).
-        references: Per series key, metric values drawn as dashed lines (e.g. copying
-            the input).
+        metrics: ``(metric, title)`` of each column.
+        references: ``(label, {metric: value})`` drawn as dashed lines (e.g. copying
+            the input); non-finite values are left out.
     """
-    fig = Figure(figsize=(2.9 * len(metrics), 5.2), dpi=100)
+    fig = Figure(figsize=(2.9 * len(metrics), 5.4), dpi=100)
     FigureCanvasAgg(fig)
     axes = fig.subplots(2, len(metrics), squeeze=False)
-    steps = [r["step"] for r in records]
-    minutes = [r["seconds"] / 60 for r in records]
-    for col, (key, title) in enumerate(metrics):
-        for row, (xs, xlabel) in enumerate(((steps, "step"), (minutes, "training minutes"))):
+    for col, (metric, title) in enumerate(metrics):
+        for row, xlabel in enumerate(("step", "training minutes")):
             ax = axes[row, col]
-            for name, label in series:
-                ys = [float(r.get(name, {}).get(key, float("nan"))) for r in records]
-                (line,) = ax.plot(xs, ys, marker=".", linewidth=1.2, label=label)
-                ref = (references or {}).get(name, {}).get(key)
-                if ref is not None and ref == ref and abs(ref) != float("inf"):
-                    ax.axhline(
-                        ref,
-                        color=line.get_color(),
-                        linestyle="--",
-                        linewidth=0.8,
-                        label=f"{label}: copy input",
-                    )
+            for label, records, key in lines:
+                xs = [r["step"] if row == 0 else r["seconds"] / 60 for r in records]
+                ys = [float(r.get(key, {}).get(metric, float("nan"))) for r in records]
+                ax.plot(xs, ys, marker=".", linewidth=1.2, label=label)
+            for label, values in references:
+                ref = values.get(metric)
+                if ref is not None and math.isfinite(ref):
+                    ax.axhline(ref, color="grey", linestyle="--", linewidth=0.8, label=label)
             ax.set_title(title, fontsize=10)
             ax.set_xlabel(xlabel, fontsize=8)
             ax.grid(alpha=0.3)
