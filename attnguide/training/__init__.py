@@ -10,7 +10,7 @@ from attnguide.training.checkpoint import MANIFEST, is_checkpoint, load_checkpoi
 from attnguide.training.pool import ImagePool
 from attnguide.training.rng import capture_rng_state, restore_rng_state
 from attnguide.training.schedule import linear_decay
-from attnguide.training.weights import load_weights, weight_mismatches
+from attnguide.training.weights import load_weights, nonfinite_keys, weight_mismatches
 
 __all__ = [
     "MANIFEST",
@@ -20,6 +20,7 @@ __all__ = [
     "linear_decay",
     "load_checkpoint",
     "load_weights",
+    "nonfinite_keys",
     "restore_rng_state",
     "save_checkpoint",
     "weight_mismatches",
