@@ -52,14 +52,15 @@ def _bf16() -> list[str]:
 
 @pytest.mark.parametrize(
     "flags",
+    # The main configuration in the fast suite; the others (5-15 s each) are slow.
     [
         [],
-        ["--masks", "3"],
-        ["--no-attention-discriminator"],
-        ["--no-attention-generator"],
-        ["--baseline", "cyclegan"],
-        ["--no-batch-passes", "--batch-size", "2"],
-        "bf16",
+        pytest.param(["--masks", "3"], marks=pytest.mark.slow),
+        pytest.param(["--no-attention-discriminator"], marks=pytest.mark.slow),
+        pytest.param(["--no-attention-generator"], marks=pytest.mark.slow),
+        pytest.param(["--baseline", "cyclegan"], marks=pytest.mark.slow),
+        pytest.param(["--no-batch-passes", "--batch-size", "2"], marks=pytest.mark.slow),
+        pytest.param("bf16", marks=pytest.mark.slow),
     ],
     ids=["aggan", "masks-3", "no-attention-d", "plain-generators", "cyclegan", "unbatched", "bf16"],
 )
@@ -77,6 +78,8 @@ def test_every_configuration_compiles_in_one_graph_per_half(
     _assert_same(eager, compiled, rel=rel)
 
 
+# Slow (inductor generates and builds C++ on the CPU): `pytest -m slow` and CI run it.
+@pytest.mark.slow
 def test_inductor_compiled_steps_match_eager(faces: Path, tmp_path: Path) -> None:
     # Six images a domain in batches of 4: the second step's batch of 2 is a new shape.
     batches = ["--batch-size", "4"]
