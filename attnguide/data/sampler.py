@@ -17,10 +17,13 @@ class EpochSampler(Sampler[list[int]]):
 
     Epoch ``e`` visits ``range(length)`` in the order of
     ``torch.randperm(length, generator=torch.Generator().manual_seed(seed + e))``
-    (or in order with ``shuffle=False``), padded by wrapping around to a multiple of
-    ``world`` as ``DistributedSampler`` pads; process ``rank`` takes every ``world``-th
-    index from position ``rank`` and groups them into batches of ``batch_size`` (the
-    last one smaller unless ``drop_last``). Nothing depends on global random state,
+    (or in order with ``shuffle=False``); process ``rank`` takes every ``world``-th
+    index from position ``rank`` and groups them into batches of ``batch_size``.
+    Without ``drop_last`` the order is padded by wrapping around to a multiple of
+    ``world``, as ``DistributedSampler`` pads, and the last batch may be smaller. With
+    ``drop_last`` nothing is padded and nothing repeats: every process gets the same
+    number of full batches, and the indices that do not fill one on every process are
+    left out of that epoch. Nothing depends on global random state,
     so every process, and a run resumed in the middle of an epoch with
     ``set_epoch(e, start=k)``, sees exactly the batches an uninterrupted run sees.
 
@@ -33,13 +36,12 @@ class EpochSampler(Sampler[list[int]]):
         rank: This process's index in ``[0, world)``.
         world: Number of processes.
         shuffle: Shuffle each epoch (else the natural order).
-        drop_last: Drop this process's last batch when it is smaller than
-            ``batch_size``.
+        drop_last: Give every process only full batches, never an index twice.
 
     Raises:
         TypeError: An argument has the wrong type.
-        ValueError: ``length`` or ``batch_size`` is below 1, or ``rank`` is outside
-            ``[0, world)``.
+        ValueError: ``length`` or ``batch_size`` is below 1, ``rank`` is outside
+            ``[0, world)``, or with ``drop_last`` the data fill no batch on every process.
 
     Example:
         >>> sampler = EpochSampler(5, batch_size=2, seed=0)
@@ -71,27 +73,52 @@ class EpochSampler(Sampler[list[int]]):
         self.rank = check_int(fn, "rank", rank, minimum=0, maximum=world - 1)
         self.shuffle = check_bool(fn, "shuffle", shuffle)
         self.drop_last = check_bool(fn, "drop_last", drop_last)
-        self.epoch = 0
-        self.start = 0
+        if self.drop_last and self.batches_per_epoch == 0:
+            raise ValueError(
+                f"{fn}(): with drop_last, 'length' {length} fills no batch of 'batch_size' "
+                f"{batch_size} on each of 'world' {world} processes; it needs at least "
+                f"{batch_size * world} items"
+            )
+        self._epoch = 0
+        self._start = 0
+
+    @property
+    def epoch(self) -> int:
+        """The epoch iterated (set it with :meth:`set_epoch`)."""
+        return self._epoch
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self._epoch = check_int("EpochSampler", "epoch", value, minimum=0)
+
+    @property
+    def start(self) -> int:
+        """The batch of the epoch iteration starts from, in ``[0, batches_per_epoch]``."""
+        return self._start
+
+    @start.setter
+    def start(self, value: int) -> None:
+        self._start = check_int(
+            "EpochSampler", "start", value, minimum=0, maximum=self.batches_per_epoch
+        )
 
     @property
     def samples_per_rank(self) -> int:
         """Indices this process visits in one epoch."""
+        if self.drop_last:
+            return self.length // self.world // self.batch_size * self.batch_size
         return -(-self.length // self.world)
 
     @property
     def batches_per_epoch(self) -> int:
         """Batches this process gets in a whole epoch."""
-        if self.drop_last:
-            return self.samples_per_rank // self.batch_size
         return -(-self.samples_per_rank // self.batch_size)
 
     def set_epoch(self, epoch: int, start: int = 0) -> None:
         """Chooses the epoch to iterate and the batch to start from (to resume)."""
-        self.epoch = check_int("EpochSampler.set_epoch", "epoch", epoch, minimum=0)
-        self.start = check_int(
-            "EpochSampler.set_epoch", "start", start, minimum=0, maximum=self.batches_per_epoch
-        )
+        fn = "EpochSampler.set_epoch"
+        self._epoch = check_int(fn, "epoch", epoch, minimum=0)
+        self._start = check_int(fn, "start", start, minimum=0, maximum=self.batches_per_epoch)
 
     def order(self, epoch: int) -> list[int]:
         """This process's indices for ``epoch``, in visiting order."""
@@ -101,7 +128,8 @@ class EpochSampler(Sampler[list[int]]):
         else:
             full = list(range(self.length))
         total = self.samples_per_rank * self.world
-        full += (full * (total // self.length + 1))[: total - self.length]
+        if total > self.length:
+            full += (full * (total // self.length + 1))[: total - self.length]
         return full[self.rank : total : self.world]
 
     def __len__(self) -> int:

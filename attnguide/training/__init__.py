@@ -12,7 +12,7 @@ from attnguide.training.evallog import EvalLog, read_eval_log
 from attnguide.training.pool import ImagePool
 from attnguide.training.rng import capture_rng_state, restore_rng_state
 from attnguide.training.schedule import linear_decay
-from attnguide.training.weights import load_weights, weight_mismatches
+from attnguide.training.weights import load_weights, nonfinite_keys, weight_mismatches
 
 __all__ = [
     "MANIFEST",
@@ -24,6 +24,7 @@ __all__ = [
     "linear_decay",
     "load_checkpoint",
     "load_weights",
+    "nonfinite_keys",
     "read_eval_log",
     "restore_rng_state",
     "save_checkpoint",

@@ -18,6 +18,7 @@ as ours.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -25,7 +26,7 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,21 @@ _STATE_FILE = "state.safetensors"
 # Written first into every temporary folder and removed just before the folder becomes
 # the checkpoint: a folder beside the checkpoint that holds it is a crashed writer's.
 _PARTIAL = ".attnguide-partial"
+# Errors of a folder that cannot take the checkpoint: full, over quota, read-only.
+_NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_NO_WRITE = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+# A test hook, called with the name of each step of a save as it is reached
+# ("writing", "written", "aside", "swapped", "removing", "removed", "cleaned"): a hook that
+# raises (or exits the process) there stands for a crash at that point.
+_on_step: Callable[[str], None] | None = None
+
+
+def _step(name: str) -> None:
+    if _on_step is not None:
+        _on_step(name)
+
+
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.safetensors")
 _MAX_MANIFEST = 256 * 2**20
@@ -368,7 +384,7 @@ def load_checkpoint(path: PathLike, *, map_location: torch.device | str = "cpu")
     device = torch.device(map_location)
     if path.is_dir():
         source = path
-    elif not path.exists() and _aside(path).is_dir():
+    elif not path.exists() and _aside(path).is_dir() and not (_aside(path) / _PARTIAL).exists():
         source = _aside(path)
     elif path.exists():
         raise ValueError(f"{fn}(): {str(path)!r} is a file, not a checkpoint folder")
@@ -471,11 +487,14 @@ def save_checkpoint(path: PathLike, state: Mapping[str, Any]) -> None:
     The write is atomic: the checkpoint is written to a temporary sibling directory,
     every file and the directory are fsynced, and it is then swapped in by renames
     (the previous checkpoint is renamed to ``.<name>.old`` beside ``path``, the new one
-    renamed to ``path``, the old one deleted). A crash at any point leaves either the
-    previous or the new checkpoint complete on disk, and :func:`load_checkpoint`
-    finds it; the next save cleans up what the crash left. One writer per ``path``
-    at a time. A symbolic link to a checkpoint is followed: the checkpoint it names is
-    replaced and the link keeps pointing at it.
+    renamed to ``path``, the old one deleted). The rename to ``path`` is the commit: a
+    crash (``kill -9``, power loss) at any point leaves the previous or the new
+    checkpoint complete on disk, and :func:`load_checkpoint` finds the newest
+    committed one; the next save first puts it back at ``path`` and removes what the
+    crash left (temporary folders, the ``.<name>.old`` copy, even half-deleted), and
+    only folders that carry our markers. One writer per ``path`` at a time (the
+    examples hold a lock on the run folder for that). A symbolic link to a checkpoint
+    is followed: the checkpoint it names is replaced and the link keeps pointing at it.
 
     Nothing that is not ours is ever deleted or overwritten: ``path`` must be missing,
     an empty folder or one of our checkpoints, and the ``.<name>.old`` and temporary
@@ -491,6 +510,9 @@ def save_checkpoint(path: PathLike, state: Mapping[str, Any]) -> None:
         FileExistsError: ``path`` (or its ``.<name>.old`` sibling) exists and is not
             one of our checkpoints.
         FileNotFoundError: ``path`` is a symbolic link to nothing.
+        OSError: The folder is full, over quota, read-only or not writable: one message
+            that names the folder, the bytes needed and those free; the previous
+            checkpoint is left as it was (``errno`` is the one the system gave).
 
     Example:
         >>> import tempfile
@@ -541,20 +563,33 @@ def save_checkpoint(path: PathLike, state: Mapping[str, Any]) -> None:
     manifest_bytes = (json.dumps(manifest, separators=(",", ":"), allow_nan=False) + "\n").encode()
     tensor_bytes = save_safetensors(encoder.tensors) if encoder.tensors else None
 
-    _check_target(fn, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _make_temp_dir(path)
+    needed = len(manifest_bytes) + sum(map(len, weights.values())) + len(tensor_bytes or b"")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # What a crash left beside the checkpoint is sorted out before anything new.
+        _recover(fn, path)
+        _check_space(path, needed)
+        tmp = _make_temp_dir(path)
+    except OSError as err:
+        raise _write_error(fn, path, err, needed) from None
     try:
         for name, data in weights.items():
             _write(tmp / files[name], data)
+        _step("writing")
         if tensor_bytes is not None:
             _write(tmp / _STATE_FILE, tensor_bytes)
         _write(tmp / MANIFEST, manifest_bytes)
         (tmp / _PARTIAL).unlink()
         _fsync_dir(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException as err:
+        try:
+            _remove_ours(tmp, missing_ok=True)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError):
+            raise _write_error(fn, path, err, needed) from None
         raise
+    _step("written")
     _swap_in(tmp, path)
 
 
@@ -568,6 +603,8 @@ def _check_target(fn: str, path: Path) -> None:
                 continue
             if candidate == path and not any(candidate.iterdir()):
                 continue
+            if candidate != path and (_ours_temporary(candidate) or _cut_short(candidate, path)):
+                continue
         raise FileExistsError(
             f"{fn}(): {str(candidate)!r} {role} and is not an attnguide checkpoint (no valid "
             f"{MANIFEST} inside); refusing to replace it"
@@ -575,10 +612,114 @@ def _check_target(fn: str, path: Path) -> None:
 
 
 def _ours_temporary(folder: Path) -> bool:
-    """Whether ``folder`` is a temporary of ours: still being written, or complete."""
+    """Whether ``folder`` is a temporary of ours: being written, complete, being
+    removed (it holds our marker) or emptied (a removal cut short before its rmdir)."""
     if not folder.is_dir() or folder.is_symlink():
         return False
-    return (folder / _PARTIAL).is_file() or _manifest_of(folder) is not None
+    if (folder / _PARTIAL).is_file() or _manifest_of(folder) is not None:
+        return True
+    return not any(folder.iterdir())
+
+
+def _cut_short(aside: Path, path: Path) -> bool:
+    """Whether ``aside`` is what an older attnguide's interrupted removal of the old
+    checkpoint left: regular files only, each named as a file of the checkpoint at
+    ``path`` (older versions removed it without marking it first)."""
+    current = _manifest_of(path) if path.is_dir() else None
+    if current is None:
+        return False
+    names = {MANIFEST, _PARTIAL, _STATE_FILE, *current["modules"].values()}
+    entries = list(aside.iterdir())
+    return all(e.name in names and e.is_file() and not e.is_symlink() for e in entries)
+
+
+def _remove_ours(folder: Path, *, missing_ok: bool = False) -> None:
+    """Removes a folder of ours so that a crash part-way leaves it recognisable: our
+    marker goes in first and out last, and an emptied folder is ours by being empty."""
+    try:
+        (folder / _PARTIAL).touch()
+    except FileNotFoundError:
+        if missing_ok:
+            return
+        raise
+    entries = sorted(folder.iterdir(), key=lambda e: e.name == _PARTIAL)
+    for i, entry in enumerate(entries):
+        if i == 1:
+            _step("removing")
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    folder.rmdir()
+
+
+def _recover(fn: str, path: Path) -> None:
+    """Puts the newest committed checkpoint back at ``path`` and removes what a crashed
+    save left beside it (only folders that carry our markers)."""
+    _check_target(fn, path)
+    parent, aside = path.parent, _aside(path)
+    if aside.is_dir() and not aside.is_symlink():
+        committed = path.exists() and _manifest_of(path) is not None
+        if committed or (aside / _PARTIAL).exists() or _manifest_of(aside) is None:
+            # A crash after the new checkpoint was in place left the old one behind,
+            # complete or half-deleted.
+            _remove_ours(aside)
+        else:
+            # A crash between the two renames: the aside copy is the latest checkpoint.
+            if path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+            os.rename(aside, path)
+        _fsync_dir(parent)
+    _remove_stale_temporaries(path)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temporary folders of writers that crashed before their swap."""
+    for stale in path.parent.iterdir():
+        if stale.name.startswith(_temp_prefix(path)) and _ours_temporary(stale):
+            _remove_ours(stale, missing_ok=True)
+
+
+def _check_space(path: Path, needed: int) -> None:
+    """Fails before writing when the folder cannot take ``needed`` more bytes."""
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return
+    if free < needed:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def _write_error(fn: str, path: Path, err: OSError, needed: int) -> OSError:
+    """One clear error for a folder that cannot take the checkpoint."""
+    folder = path.parent
+    try:
+        free: int | None = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    intact = (
+        f"the previous checkpoint {str(path)!r} is intact"
+        if path.exists()
+        else "nothing was replaced"
+    )
+    if err.errno in _NO_SPACE:
+        have = f"{free / 2**20:.1f} MiB are free" if free is not None else "free space unknown"
+        message = (
+            f"{fn}(): no space left in {str(folder)!r} for the checkpoint: it needs "
+            f"{needed / 2**20:.1f} MiB ({needed} bytes) and {have}; free some space or "
+            f"choose another folder ({intact})"
+        )
+    elif err.errno in _NO_WRITE:
+        message = (
+            f"{fn}(): cannot write the checkpoint in {str(folder)!r}: "
+            f"{err.strerror or err} (a read-only or protected folder); choose a writable "
+            f"one ({intact})"
+        )
+    else:
+        return err
+    out = OSError(message)
+    out.errno = err.errno
+    return out
 
 
 def _swap_in(tmp: Path, path: Path) -> None:
@@ -586,29 +727,23 @@ def _swap_in(tmp: Path, path: Path) -> None:
 
     Invariant: at every instant, ``path`` or (when ``path`` is missing) the aside
     copy holds a complete checkpoint, because each step is an atomic rename made
-    durable by fsyncing the parent before the next step.
+    durable by fsyncing the parent before the next step. :func:`_recover` has run.
     """
     parent, aside = path.parent, _aside(path)
-    if aside.exists():
-        if path.exists():
-            # A crash after the new checkpoint was in place left the old one behind.
-            shutil.rmtree(aside)
-        else:
-            # A crash between the two renames: the aside copy is the latest checkpoint.
-            os.rename(aside, path)
-        _fsync_dir(parent)
     if path.exists():
         if any(path.iterdir()):
             os.rename(path, aside)
         else:
             path.rmdir()
         _fsync_dir(parent)
+    _step("aside")
     os.rename(tmp, path)
     _fsync_dir(parent)
+    _step("swapped")
     if aside.exists():
-        shutil.rmtree(aside)
-    # Temporary directories of writers that crashed before their swap.
-    for stale in parent.iterdir():
-        if stale.name.startswith(_temp_prefix(path)) and _ours_temporary(stale):
-            shutil.rmtree(stale, ignore_errors=True)
+        _remove_ours(aside)
+        _fsync_dir(parent)
+    _step("removed")
+    _remove_stale_temporaries(path)
     _fsync_dir(parent)
+    _step("cleaned")

@@ -20,12 +20,18 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import Tensor
 
-__all__ = ["load_weights", "weight_mismatches"]
+__all__ = ["load_weights", "nonfinite_keys", "weight_mismatches"]
 
 PathLike = str | os.PathLike[str]
 
 
-def load_weights(path: PathLike, *, map_location: torch.device | str = "cpu") -> dict[str, Tensor]:
+# How the files torch.save writes begin: a zip archive (since torch 1.6) or a pickle.
+_TORCH_MAGIC = (b"PK\x03\x04", b"\x80")
+
+
+def load_weights(
+    path: PathLike, *, map_location: torch.device | str = "cpu", finite: bool = True
+) -> dict[str, Tensor]:
     """Loads one module's state dict from ``path``, never executing code.
 
     ``.safetensors`` files are read by the safetensors package; anything else (``.pth``,
@@ -33,9 +39,14 @@ def load_weights(path: PathLike, *, map_location: torch.device | str = "cpu") ->
     ``torch.load(weights_only=True)``, whose restricted unpickler refuses every object
     that is not a tensor or a plain container.
 
+    A file that is neither (a text file named ``.pth``) is refused by name before
+    torch's unpickler sees it, and so are weights that hold NaN or infinities.
+
     Args:
         path: The file.
         map_location: Where to put the tensors.
+        finite: Refuse floating-point tensors that hold NaN or an infinity (the message
+            lists their keys); ``False`` accepts them.
 
     Returns:
         The state dict, names mapped to tensors.
@@ -43,8 +54,9 @@ def load_weights(path: PathLike, *, map_location: torch.device | str = "cpu") ->
     Raises:
         TypeError: ``path`` is not a str or path.
         FileNotFoundError: ``path`` is not a regular file.
-        ValueError: The file is damaged, holds something other than a mapping of names
-            to tensors, or would need to run code to load (the message names it).
+        ValueError: The file is not a weights file, is damaged, holds something other
+            than a mapping of names to tensors, would need to run code to load, or
+            (with ``finite``) holds non-finite values (the message names it).
 
     Example:
         >>> import tempfile
@@ -63,6 +75,14 @@ def load_weights(path: PathLike, *, map_location: torch.device | str = "cpu") ->
         what = "does not exist" if not path.exists() else "is not a regular file"
         raise FileNotFoundError(f"{fn}(): '{path}' {what}")
     device = torch.device(map_location)
+    if path.suffix != ".safetensors":
+        with open(path, "rb") as f:
+            head = f.read(4)
+        if not head.startswith(_TORCH_MAGIC):
+            raise ValueError(
+                f"{fn}(): '{path}' is not a weights file: it begins with {head!r}, and what "
+                "torch.save writes is a zip archive (b'PK\\x03\\x04') or a pickle (b'\\x80')"
+            )
     try:
         if path.suffix == ".safetensors":
             weights = load_file(path, device=str(device))
@@ -78,6 +98,13 @@ def load_weights(path: PathLike, *, map_location: torch.device | str = "cpu") ->
         raise ValueError(f"{fn}(): '{path}' is not a readable weights file (damaged?)") from None
     except (SafetensorError, RuntimeError, EOFError, OSError, ValueError) as err:
         raise ValueError(f"{fn}(): '{path}' is not a readable weights file: {err}") from None
+    except Exception as err:
+        # A damaged pickle can make the restricted unpickler fail in any way
+        # (IndexError, KeyError, ...); what matters is which file it was.
+        raise ValueError(
+            f"{fn}(): '{path}' is not a readable weights file (damaged?): "
+            f"{type(err).__name__}: {err}"
+        ) from None
     if not isinstance(weights, Mapping):
         raise ValueError(
             f"{fn}(): '{path}' holds a {type(weights).__name__}, not a state dict (a mapping "
@@ -89,7 +116,34 @@ def load_weights(path: PathLike, *, map_location: torch.device | str = "cpu") ->
             f"{fn}(): '{path}' is not a state dict: entries {bad[:5]!r} are not tensors named "
             "by strings"
         )
+    if finite:
+        bad = nonfinite_keys(weights)
+        if bad:
+            raise ValueError(
+                f"{fn}(): '{path}' holds NaN or infinite values in {len(bad)} tensor(s): "
+                f"{bad[:8]}; these are not trained weights (pass finite=False to load them)"
+            )
     return dict(weights)
+
+
+def nonfinite_keys(weights: Mapping[str, Tensor]) -> list[str]:
+    """The keys of ``weights`` whose floating-point tensors hold a NaN or an infinity.
+
+    Args:
+        weights: A state dict.
+
+    Returns:
+        Those keys, sorted; empty when every value is finite.
+
+    Example:
+        >>> nonfinite_keys({"w": torch.tensor([1.0, float("nan")]), "n": torch.tensor([3])})
+        ['w']
+    """
+    return sorted(
+        k
+        for k, v in weights.items()
+        if (v.is_floating_point() or v.is_complex()) and not bool(torch.isfinite(v).all())
+    )
 
 
 def weight_mismatches(expected: Mapping[str, Tensor], given: Mapping[str, Tensor]) -> list[str]:
@@ -101,7 +155,8 @@ def weight_mismatches(expected: Mapping[str, Tensor], given: Mapping[str, Tensor
 
     Returns:
         One line per problem: a key the weights lack, a key the module lacks, a shape
-        that differs. Empty when ``module.load_state_dict(given)`` will fit exactly.
+        or a dtype that differs (``load_state_dict`` would cast integers into float
+        weights silently). Empty when ``module.load_state_dict(given)`` fits exactly.
 
     Example:
         >>> ours = {"w": torch.zeros(2, 3)}
@@ -121,5 +176,10 @@ def weight_mismatches(expected: Mapping[str, Tensor], given: Mapping[str, Tensor
             problems.append(
                 f"{key}: shape {tuple(given[key].shape)} in the weights, "
                 f"{tuple(expected[key].shape)} in the module"
+            )
+        elif expected[key].dtype != given[key].dtype:
+            problems.append(
+                f"{key}: dtype {str(given[key].dtype).removeprefix('torch.')} in the weights, "
+                f"{str(expected[key].dtype).removeprefix('torch.')} in the module"
             )
     return problems

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from common.checkpoints import write_checkpoint
 from common.config import ConfigError
 from common.distributed import Distributed, to_cpu
 from common.loop import EpochLoop, LossLog, Progress, set_requires_grad
@@ -26,7 +27,6 @@ from attnguide.training import (
     capture_rng_state,
     linear_decay,
     restore_rng_state,
-    save_checkpoint,
 )
 
 from .checkpointing import load_networks, read_checkpoint
@@ -169,7 +169,7 @@ class Trainer(EpochLoop):
             }
         )
         if self.dist.main:
-            save_checkpoint(self.run_dir / CHECKPOINT, {**self._state(), "pools": pools})
+            write_checkpoint(self.run_dir / CHECKPOINT, {**self._state(), "pools": pools})
 
     def restore(self, path: Path) -> None:
         """Continues from the checkpoint at ``path``: every state, exactly.

@@ -15,8 +15,8 @@ mask weights at zero: at step 0 it scores exactly as the vanilla one. Three sour
   ``D_X.safetensors``, ``D_Y.safetensors``).
 
 Generators are required; discriminators that a source lacks keep their fresh
-initialisation. Weights of another architecture are refused with the keys and shapes
-that differ.
+initialisation. Weights of another architecture are refused with the keys, shapes and
+dtypes that differ, and weights that hold NaN or infinities with their keys.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from common.distributed import resolve_device
 from common.rundir import CHECKPOINT
 from torch import Tensor, nn
 
-from attnguide.training import load_weights, weight_mismatches
+from attnguide.training import load_weights, nonfinite_keys, weight_mismatches
 
 from .checkpointing import read_checkpoint
 from .config import TrainConfig, load_config
@@ -47,8 +47,8 @@ def read_pretrained(source: Path, *, epoch: str = "latest") -> dict[str, dict[st
     """The networks stored at ``source``, by our names (``G_xy``, ``G_yx``, ``D_X``, ...).
 
     Raises:
-        ConfigError: ``source`` is none of the three layouts, lacks a generator, or a
-            file cannot be read safely.
+        ConfigError: ``source`` is none of the three layouts, lacks a generator, a
+            file cannot be read safely, or weights hold NaN or infinities.
     """
     flag = f"--init-from {source}"
     if not source.is_dir():
@@ -71,6 +71,13 @@ def read_pretrained(source: Path, *, epoch: str = "latest") -> dict[str, dict[st
             }
     except (ValueError, FileNotFoundError) as err:
         raise ConfigError(f"{flag}: {err}") from None
+    for name, weights in found.items():
+        bad = nonfinite_keys(weights)
+        if bad:
+            raise ConfigError(
+                f"{flag}: the weights of {name} hold NaN or infinite values in {len(bad)} "
+                f"tensor(s), e.g. {', '.join(bad[:4])}; these are not trained weights"
+            )
     missing = [n for n in ("G_xy", "G_yx") if n not in found]
     if missing:
         raise ConfigError(

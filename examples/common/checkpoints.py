@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from attnguide.training import load_checkpoint, weight_mismatches
+from attnguide.training import load_checkpoint, save_checkpoint, weight_mismatches
 
 from .config import ConfigError, config_diff
 from .rundir import CHECKPOINT
@@ -28,6 +28,7 @@ __all__ = [
     "check_fits",
     "read_checkpoint",
     "run_files",
+    "write_checkpoint",
 ]
 
 #: What every example's training checkpoint holds beyond the networks: two optimizers
@@ -72,6 +73,20 @@ def read_checkpoint(
             if isinstance(progress.get(key), bool) or not isinstance(progress.get(key), kind):
                 raise ConfigError(f"the checkpoint {path} has no valid progress[{key!r}]")
     return saved
+
+
+def write_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
+    """``save_checkpoint`` with its refusals (a full disk, a read-only folder, a folder
+    in the way that is not ours) as one-line messages; the previous checkpoint stays.
+
+    Raises:
+        ConfigError: the checkpoint cannot be written; the message names the folder
+            and, for a full disk, the space needed and free.
+    """
+    try:
+        save_checkpoint(path, state)
+    except OSError as err:
+        raise ConfigError(f"cannot save the checkpoint {path}: {err}") from None
 
 
 def check_fits(

@@ -230,11 +230,18 @@ def resume_config(saved: C, overrides: dict[str, Any], where: Path) -> C:
 
 
 def add_run_options(parser: argparse.ArgumentParser, cls: type) -> None:
-    """``--config`` and ``--resume`` and one option per field of ``cls`` (the presets a
-    script has, such as ``--baseline``, it adds itself)."""
+    """``--config``, ``--resume``, ``--overwrite`` and one option per field of ``cls``
+    (the presets a script has, such as ``--baseline``, it adds itself)."""
     parser.add_argument("--config", type=Path, help="start from a saved config.json")
     parser.add_argument(
         "--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR"
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start the run in an --out folder that holds other files: the run's own "
+        "files (config.json, checkpoint/, losses.jsonl, ...) replace any of the same names; "
+        "nothing else is touched, and a folder holding a run is still refused",
     )
     add_arguments(parser, cls)
 

@@ -3,6 +3,7 @@ overwritten by surprise."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,11 +48,24 @@ def check_outputs(
     outputs: Path, kinds: Sequence[str], names: Sequence[Path], *, overwrite: bool
 ) -> None:
     """Refuses to write ``outputs/<kind>/<name>`` where such a file exists, unless
-    ``overwrite``.
+    ``overwrite``, and where it or a folder on the way is a symbolic link, always:
+    writing through a link (dangling or not) would put a file outside ``outputs``.
 
     Raises:
-        ConfigError: naming how many exist and one of them.
+        ConfigError: naming how many exist and one of them, or the link.
     """
+    for k in kinds:
+        for n in names:
+            target = outputs / k / n
+            for p in [target, *target.parents]:
+                if p == outputs:
+                    break
+                if p.is_symlink():
+                    raise ConfigError(
+                        f"{p} is a symbolic link (to {os.readlink(p)}); outputs are written "
+                        f"only inside {outputs}, never through a link: remove it or choose "
+                        "another output folder"
+                    )
     existing = [outputs / k / n for k in kinds for n in names if (outputs / k / n).exists()]
     if existing and not overwrite:
         raise ConfigError(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from common.checkpoints import TRAINING_ENTRIES, check_fits, read_checkpoint
+from common.checkpoints import TRAINING_ENTRIES, check_fits, read_checkpoint, write_checkpoint
 from common.config import ConfigError
 from common.distributed import Distributed
 from common.loop import EpochLoop, LossLog, Progress, set_requires_grad
@@ -27,7 +27,6 @@ from attnguide.training import (
     capture_rng_state,
     linear_decay,
     restore_rng_state,
-    save_checkpoint,
 )
 
 from .config import TrainConfig
@@ -101,7 +100,7 @@ class Trainer(EpochLoop):
             "domains": list(self.domains),
             "world": self.dist.world,
         }
-        save_checkpoint(self.run_dir / CHECKPOINT, state)
+        write_checkpoint(self.run_dir / CHECKPOINT, state)
 
     def restore(self, path: Path) -> None:
         """Continues from the checkpoint at ``path``: every state, exactly.

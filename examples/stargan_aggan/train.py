@@ -67,17 +67,29 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None
     return common.choose_config(args, TrainConfig, presets)
 
 
-def run(cfg: TrainConfig, resume: Path | None = None, *, quiet: bool = False) -> int:
+def run(
+    cfg: TrainConfig,
+    resume: Path | None = None,
+    *,
+    quiet: bool = False,
+    overwrite: bool = False,
+) -> int:
     """Trains, then (rank 0) writes samples, loss curves and the evaluation.
+
+    ``overwrite`` (``--overwrite``) lets a new run start in an ``--out`` folder that
+    holds other files; the run folder is locked while this process trains in it.
 
     Returns:
         The exit status: 0, or 130 when stopped by Ctrl-C/SIGTERM (checkpoint saved).
     """
     started = time.perf_counter()
     cfg = validate_config(cfg)
-    folder = RunFolder.choose(cfg.out, resume, prefix="stargan")
+    folder = RunFolder.choose(cfg.out, resume, prefix="stargan", overwrite=overwrite)
     dist, device = setup_distributed(cfg.device, "none")
-    status = _train(cfg, resume, folder, dist, device, started, quiet)
+    try:
+        status = _train(cfg, resume, folder, dist, device, started, quiet)
+    finally:
+        folder.release()  # the run folder's lock, taken in folder.prepare
     dist.close()
     return status
 
@@ -195,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cfg, resume = config_from_args(args)
-        return run(cfg, resume)
+        return run(cfg, resume, overwrite=args.overwrite)
     except ConfigError as err:
         print(f"train.py: error: {err}", file=sys.stderr)
         return 2

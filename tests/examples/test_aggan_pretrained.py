@@ -188,3 +188,56 @@ def test_evaluate_at_start_scores_the_cyclegan_for_a_large_mask_bias(
     capsys.readouterr()
     assert evaluate_script.main([str(cyclegan_run), "--at-start", "--device", "cpu"]) == 2
     assert "started from random weights (no --init-from)" in capsys.readouterr().err
+
+
+def _tiny_cfg() -> TrainConfig:
+    return dataclasses.replace(TrainConfig(), size=32, ngf=4, n_blocks=1, ndf=4, d_head="patch")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_generator_weights_are_refused_by_key(tmp_path: Path, bad: float) -> None:
+    folder = tmp_path / "nan"
+    _upstream_files(folder)
+    g = torch.load(folder / "latest_net_G_A.pth", weights_only=True)
+    torch.save({k: torch.full_like(v, bad) for k, v in g.items()}, folder / "latest_net_G_A.pth")
+    with pytest.raises(
+        ConfigError, match=r"latest_net_G_A\.pth' holds NaN or infinite values in \d+ tensor"
+    ):
+        read_pretrained(folder)
+
+
+def test_non_finite_weights_in_a_run_folder_are_refused_by_name(
+    cyclegan_run: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from attnguide.training import load_checkpoint, save_checkpoint
+
+    run = tmp_path / "run"
+    shutil.copytree(cyclegan_run, run)
+    state = load_checkpoint(run / "checkpoint")
+    state["G_xy"] = {k: torch.full_like(v, float("nan")) for k, v in state["G_xy"].items()}
+
+    save_checkpoint(run / "checkpoint", state)
+    with pytest.raises(ConfigError, match=r"the weights of G_xy hold NaN or infinite values"):
+        read_pretrained(run)
+
+
+def test_weights_of_another_dtype_are_refused_by_key(tmp_path: Path) -> None:
+    folder = tmp_path / "ints"
+    _upstream_files(folder)
+    g = torch.load(folder / "latest_net_G_A.pth", weights_only=True)
+    torch.save({k: v.to(torch.int64) for k, v in g.items()}, folder / "latest_net_G_A.pth")
+    with pytest.raises(ConfigError, match=r"the weights of G_xy do not fit") as info:
+        initialise_from(build_model(_tiny_cfg()), read_pretrained(folder), "ints")
+    assert "G_xy.model.1.weight: dtype int64 in the weights, float32 in the module" in str(
+        info.value
+    )
+
+
+def test_a_text_file_named_like_a_checkpoint_is_refused_by_name(tmp_path: Path) -> None:
+    folder = tmp_path / "text"
+    _upstream_files(folder)
+    (folder / "latest_net_G_A.pth").write_text("see https://example.org for the weights\n")
+    with pytest.raises(ConfigError, match=r"latest_net_G_A\.pth' is not a weights file"):
+        read_pretrained(folder)

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from aggan import train as train_script
 from aggan_testutils import TINY, TRAIN, subprocess_env
@@ -140,6 +141,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(faces: Path, tmp_path: Path) ->
     assert not (out / "metrics.json").exists()  # stopped: no evaluation
 
 
+@pytest.mark.slow  # two processes and a resume: ~15 s
 def test_torchrun_two_gloo_processes_keep_identical_weights_and_resume_exactly(
     faces: Path, tmp_path: Path
 ) -> None:
@@ -152,7 +154,9 @@ def test_torchrun_two_gloo_processes_keep_identical_weights_and_resume_exactly(
     saved = load_checkpoint(out / "checkpoint")
     # Two processes of three batches per epoch: four steps are one epoch and a third.
     assert saved["progress"] == {**saved["progress"], "step": 4, "epoch": 1, "batch": 1}
+    # Only rank 0 writes: the run's files and the lock marker, nothing of rank 1's.
     assert sorted(p.name for p in out.iterdir()) == [
+        ".attnguide-run",
         "checkpoint",
         "config.json",
         "losses.jsonl",

@@ -247,6 +247,7 @@ def test_summarize_gives_mean_and_range_per_target(tmp_path: Path, capsys) -> No
     assert "accuracy x 1.000 (mean 1.000)" in table
 
 
+@pytest.mark.slow  # two processes: ~10 s
 def test_torchrun_two_processes_keep_identical_weights(expressions: Path, tmp_path: Path) -> None:
     out = tmp_path / "ddp"
     args = _args(expressions, out, "--max-steps", "4", "--no-evaluate", "--n-samples", "0")

@@ -40,6 +40,9 @@ import torch
 
 from attnguide.ops import _backend
 
+# ~25 s of PTX compiles on two cores: `pytest -m slow` and CI run them.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 HELPER = Path(__file__).with_name("_gpu_compile.py")
 

@@ -58,6 +58,7 @@ def test_the_training_step_of_the_paper_configuration_is_timed() -> None:
 
 
 @needs_bash
+@pytest.mark.slow  # runs every step of the suite (~25 s)
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU this would run the whole suite")
 def test_without_a_gpu_every_step_is_reported_and_the_suite_fails(tmp_path: Path) -> None:
     out = tmp_path / "out"

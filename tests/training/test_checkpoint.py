@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
+import shutil
 import signal
 import stat
 import subprocess
@@ -14,6 +16,7 @@ import pytest
 import torch
 from torch import nn
 
+import attnguide.training.checkpoint as checkpoint
 from attnguide.nets import PatchDiscriminator, ResnetGenerator
 from attnguide.training import (
     ImagePool,
@@ -219,80 +222,204 @@ def test_checkpoint_errors(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries left
 
 
-# A writer that dies (SIGKILL, no cleanup) at a chosen point of save_checkpoint.
-_CRASHING_WRITER = textwrap.dedent(
-    """
-    import os, shutil, signal, sys
-    import torch
-    from attnguide.training import save_checkpoint
+# The steps of a save, in order, where the test hook can stand for a crash.
+_STEPS = ["writing", "written", "aside", "swapped", "removing", "removed", "cleaned"]
 
-    path, point = sys.argv[1], sys.argv[2]
-    aside = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".old")
 
-    def die():
-        os.kill(os.getpid(), signal.SIGKILL)
+def _net(value: float) -> nn.Module:
+    net = nn.Linear(3, 2)
+    nn.init.constant_(net.weight, value)
+    return net
 
-    real_fsync, real_rename, real_rmtree = os.fsync, os.rename, shutil.rmtree
 
-    def fsync(fd):
-        if point == "while-writing":
-            die()
-        real_fsync(fd)
+def _save_and_die_at(path: Path, step: str, value: float) -> None:
+    """Saves in a forked child that SIGKILLs itself at ``step``: no cleanup runs."""
 
-    def rename(src, dst):
-        if point == "before-aside" and os.fspath(dst) == aside:
-            die()
-        if point == "before-swap" and os.fspath(dst) == path:
-            die()
-        real_rename(src, dst)
+    def die(name: str) -> None:
+        if name == step:
+            os.kill(os.getpid(), signal.SIGKILL)
 
-    def rmtree(p, *args, **kwargs):
-        if point == "before-delete" and os.fspath(p) == aside:
-            die()
-        real_rmtree(p, *args, **kwargs)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            checkpoint._on_step = die
+            save_checkpoint(path, {"net": _net(value), "epoch": int(value)})
+        finally:
+            os._exit(0)  # the step was never reached: the parent's assertion says so
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, step
 
-    os.fsync, os.rename, shutil.rmtree = fsync, rename, rmtree
-    net = torch.nn.Linear(3, 2)
-    torch.nn.init.constant_(net.weight, 2.0)
-    save_checkpoint(path, {"net": net, "epoch": 2})
-    """
-)
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL")
+@pytest.mark.parametrize("step", _STEPS)
+def test_checkpoint_survives_a_kill_at_every_step_of_a_save(tmp_path: Path, step: str) -> None:
+    path = tmp_path / "ckpt"
+    save_checkpoint(path, {"net": _net(1.0), "epoch": 1})
+    _save_and_die_at(path, step, 2.0)
+    # The rename to ``path`` is the commit: before it the previous checkpoint stands.
+    survivor = 2 if _STEPS.index(step) >= _STEPS.index("swapped") else 1
+    loaded = load_checkpoint(path)
+    assert loaded["epoch"] == survivor
+    assert torch.equal(loaded["net"]["weight"], torch.full((2, 3), float(survivor)))
+    # A second crash while the next save sorts the leftovers out changes nothing.
+    _save_and_die_at(path, "writing", 5.0)
+    assert load_checkpoint(path)["epoch"] == survivor
+    # The next save recovers from whatever the crashes left and cleans all of it up.
+    save_checkpoint(path, {"net": _net(3.0), "epoch": 3})
+    assert load_checkpoint(path)["epoch"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+def _leftover(folder: Path, kind: str, epoch: int) -> None:
+    """A folder as a crash leaves it: ``complete``, ``partial`` (being written),
+    ``half-deleted`` (a removal cut short) or ``emptied`` (removed but for its rmdir)."""
+    save_checkpoint(folder, {"net": _net(float(epoch)), "epoch": epoch})
+    if kind == "partial":
+        (folder / "attnguide-checkpoint.json").unlink()
+        (folder / ".attnguide-partial").touch()
+    elif kind == "half-deleted":
+        (folder / ".attnguide-partial").touch()
+        (folder / "attnguide-checkpoint.json").unlink()
+    elif kind == "emptied":
+        for f in folder.iterdir():
+            f.unlink()
+
+
+# Every combination but those without a complete checkpoint, which no save leaves.
+_LEFTOVERS = [
+    (current, old, temporary)
+    for current in (None, "complete")
+    for old in (None, "complete", "half-deleted", "emptied")
+    for temporary in (None, "partial", "complete", "half-deleted", "emptied")
+    if current is not None or old == "complete"
+]
+
+
+@pytest.mark.parametrize(("current", "old", "temporary"), _LEFTOVERS)
+def test_any_combination_a_crash_leaves_resumes_from_the_newest_committed(
+    tmp_path: Path, current: str | None, old: str | None, temporary: str | None
+) -> None:
+    path = tmp_path / "ckpt"
+    if old is not None:
+        _leftover(tmp_path / ".ckpt.old", old, 1)
+    if current is not None:
+        _leftover(path, current, 2)
+    if temporary is not None:
+        _leftover(tmp_path / f".ckpt.tmp-{os.getpid()}-0a1b2c3d", temporary, 3)
+    newest = 2 if current else 1
+    assert load_checkpoint(path)["epoch"] == newest
+    save_checkpoint(path, {"net": _net(4.0), "epoch": 4})
+    assert load_checkpoint(path)["epoch"] == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+def test_an_old_checkpoint_an_older_version_left_half_deleted_is_cleaned_up(
+    tmp_path: Path,
+) -> None:
+    # What attnguide's earlier shutil.rmtree of .ckpt.old left when killed: some of its
+    # files, no manifest, no marker. Every later save raised FileExistsError.
+    path = tmp_path / "ckpt"
+    save_checkpoint(path, {"net": _net(1.0), "epoch": 1, "t": torch.ones(2)})
+    save_checkpoint(tmp_path / ".ckpt.old", {"net": _net(0.0), "epoch": 0, "t": torch.ones(2)})
+    (tmp_path / ".ckpt.old" / "attnguide-checkpoint.json").unlink()
+    (tmp_path / ".ckpt.old" / "state.safetensors").unlink()
+    assert load_checkpoint(path)["epoch"] == 1
+    save_checkpoint(path, {"net": _net(2.0), "epoch": 2})
+    assert load_checkpoint(path)["epoch"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-@pytest.mark.parametrize(
-    ("point", "survivor"),
-    [("while-writing", 1), ("before-aside", 1), ("before-swap", 1), ("before-delete", 2)],
-)
-def test_checkpoint_survives_a_killed_writer(tmp_path: Path, point: str, survivor: int) -> None:
+def test_a_kill_while_the_old_checkpoint_is_removed_does_not_block_later_saves(
+    tmp_path: Path,
+) -> None:
+    # The issue's case, in a real process killed with SIGKILL while it removed
+    # .ckpt.old: every later save raised FileExistsError.
     path = tmp_path / "ckpt"
-    old = nn.Linear(3, 2)
-    nn.init.constant_(old.weight, 1.0)
-    save_checkpoint(path, {"net": old, "epoch": 1})
+    save_checkpoint(path, {"net": _net(1.0), "epoch": 1})
+    script = textwrap.dedent(
+        """
+        import os, signal, sys
+        import torch
+        from attnguide.training import checkpoint, save_checkpoint
 
+        def die(step):
+            if step == "removing":
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        checkpoint._on_step = die
+        save_checkpoint(sys.argv[1], {"net": torch.nn.Linear(3, 2), "epoch": 2})
+        """
+    )
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
     proc = subprocess.run(
-        [sys.executable, "-c", _CRASHING_WRITER, str(path), point],
-        env=env,
-        capture_output=True,
-        text=True,
+        [sys.executable, "-c", script, str(path)], env=env, capture_output=True, text=True
     )
-    assert proc.returncode == -signal.SIGKILL, proc.stderr  # the writer died where we meant it to
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
     aside = tmp_path / ".ckpt.old"
-    assert path.exists() == (point != "before-swap")
-    assert aside.exists() == (point in ("before-swap", "before-delete"))
-
-    loaded = load_checkpoint(path)
-    assert loaded["epoch"] == survivor
-    assert torch.equal(loaded["net"]["weight"], torch.full((2, 3), float(survivor)))
-
-    # The next save recovers from whatever the crash left and cleans it up.
-    save_checkpoint(path, {"net": old, "epoch": 3})
+    assert aside.is_dir() and not (aside / "attnguide-checkpoint.json").exists()
+    assert load_checkpoint(path)["epoch"] == 2
+    save_checkpoint(path, {"epoch": 3})
     assert load_checkpoint(path)["epoch"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_a_full_or_read_only_disk_is_one_clear_error_and_the_previous_checkpoint_stays(
+    tmp_path: Path, monkeypatch, code: int
+) -> None:
+    path = tmp_path / "ckpt"
+    save_checkpoint(path, {"net": _net(1.0), "epoch": 1})
+    real_write = checkpoint._write
+
+    def failing(target: Path, data: bytes) -> None:
+        if target.name == "attnguide-checkpoint.json":
+            raise OSError(code, os.strerror(code), str(target))
+        real_write(target, data)
+
+    monkeypatch.setattr(checkpoint, "_write", failing)
+    with pytest.raises(OSError) as e:
+        save_checkpoint(path, {"net": _net(2.0), "epoch": 2})
+    assert e.value.errno == code
+    if code == errno.ENOSPC:
+        assert f"no space left in {str(tmp_path)!r} for the checkpoint: it needs " in str(e.value)
+        assert "MiB are free" in str(e.value)
+    else:
+        assert f"cannot write the checkpoint in {str(tmp_path)!r}: " in str(e.value)
+        assert "read-only" in str(e.value)
+    assert f"the previous checkpoint {str(path)!r} is intact" in str(e.value)
+    assert load_checkpoint(path)["epoch"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # no temporary left
+
+
+def test_too_little_free_space_is_refused_before_writing(tmp_path: Path, monkeypatch) -> None:
+    save_checkpoint(tmp_path / "ckpt", {"epoch": 1})
+    monkeypatch.setattr(
+        checkpoint.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(9, 9, 9)
+    )
+    with pytest.raises(OSError, match=r"needs 0\.\d MiB \(\d+ bytes\) and 0\.0 MiB are free"):
+        save_checkpoint(tmp_path / "ckpt", {"net": _net(2.0), "epoch": 2})
+    assert load_checkpoint(tmp_path / "ckpt")["epoch"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders"
+)
+def test_a_read_only_folder_is_one_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    save_checkpoint(folder / "ckpt", {"epoch": 1})
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(OSError, match=r"cannot write the checkpoint in '.*run': .*read-only"):
+            save_checkpoint(folder / "ckpt", {"epoch": 2})
+    finally:
+        folder.chmod(0o700)
+    assert load_checkpoint(folder / "ckpt")["epoch"] == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["ckpt"]
 
 
 # ------------------------------------------------------------ what is not ours stays
