@@ -138,9 +138,9 @@ class TrainConfig:
     beta1: float = _opt(0.5, "Adam beta1", minimum=0, below=1)
     beta2: float = _opt(0.999, "Adam beta2", minimum=0, below=1)
     batch_size: int = _opt(4, "images per step and process (paper: 1)", minimum=1, maximum=4096)
-    epochs: int = _opt(4, "training epochs (paper: 200)", minimum=1)
+    epochs: int = _opt(11, "training epochs (paper: 200)", minimum=1)
     decay_epochs: int = _opt(
-        2, "the last N epochs decay the learning rate linearly to zero (paper: 100)", minimum=0
+        1, "the last N epochs decay the learning rate linearly to zero (paper: 100)", minimum=0
     )
     max_steps: int = _opt(
         0, "stop after this many steps in total (0: run every epoch)", minimum=0, resumable=True
