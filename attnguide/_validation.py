@@ -193,3 +193,16 @@ def check_same_dtype_device(fn: str, **tensors: Tensor) -> None:
                 f"{fn}(): '{name}' is on {x.device} but '{ref_name}' is on {ref.device}; "
                 "all inputs must be on one device"
             )
+
+
+def check_images_and_masks(fn: str, images: object, masks: object | None) -> None:
+    """Checks ``(b c h w)`` images and, unless None, their ``(b k h w)`` masks: the same
+    batch and spatial size, on the images' device."""
+    sizes: dict[str, tuple[int, str]] = {}
+    check_shape(fn, "images", images, "b c h w", sizes)
+    if masks is not None:
+        m = check_shape(fn, "masks", masks, "b k h w", sizes)
+        if m.device != images.device:  # type: ignore[union-attr]
+            raise ValueError(
+                f"{fn}(): 'masks' is on {m.device} but 'images' is on {images.device}"  # type: ignore[union-attr]
+            )

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from attnguide._validation import check_real, check_shape
+from attnguide._validation import check_images_and_masks, check_real
 
 __all__ = ["augment_pair"]
 
@@ -69,14 +69,7 @@ def augment_pair(
         (torch.Size([2, 3, 16, 16]), torch.Size([2, 1, 16, 16]))
     """
     fn = "augment_pair"
-    sizes: dict[str, tuple[int, str]] = {}
-    check_shape(fn, "images", images, "b c h w", sizes)
-    if masks is not None:
-        check_shape(fn, "masks", masks, "b k h w", sizes)
-        if masks.device != images.device:
-            raise ValueError(
-                f"{fn}(): 'masks' is on {masks.device} but 'images' is on {images.device}"
-            )
+    check_images_and_masks(fn, images, masks)
     check_real(fn, "translation", translation, minimum=0, maximum=0.999)
     check_real(fn, "cutout", cutout, minimum=0, maximum=1)
     b, _, h, w = images.shape

@@ -8,7 +8,13 @@ from typing import Any, overload
 import torch
 from torch import Tensor
 
-from attnguide._validation import check_int, check_same_dtype_device, check_shape, check_tensor
+from attnguide._validation import (
+    check_images_and_masks,
+    check_int,
+    check_same_dtype_device,
+    check_shape,
+    check_tensor,
+)
 
 __all__ = ["ImagePool"]
 
@@ -104,14 +110,7 @@ class ImagePool:
                 images alone (or missing for a pool of pairs).
         """
         fn = "ImagePool.query"
-        sizes: dict[str, tuple[int, str]] = {}
-        check_shape(fn, "images", images, "b c h w", sizes)
-        if masks is not None:
-            check_shape(fn, "masks", masks, "b k h w", sizes)
-            if masks.device != images.device:
-                raise ValueError(
-                    f"{fn}(): 'masks' is on {masks.device} but 'images' is on {images.device}"
-                )
+        check_images_and_masks(fn, images, masks)
         images = images.detach()
         masks = None if masks is None else masks.detach()
         if self.size == 0:
