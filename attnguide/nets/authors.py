@@ -460,12 +460,14 @@ class AGGANMultiGenerator(nn.Module):
         return f"conv_dim={self.conv_dim}, c_dim={self.c_dim}, repeat_num={self.repeat_num}"
 
 
-#: The authors' generators by the names the examples' ``--arch`` takes.
 AUTHORS_GENERATORS: dict[str, type[nn.Module]] = {
     "attentiongan": AttentionGANGenerator,
     "aggan": AGGANGenerator,
     "aggan-multi": AGGANMultiGenerator,
 }
+"""The authors' generators by architecture name (``attentiongan``: scheme II,
+``aggan``: ``AttentionGAN-v1``, ``aggan-multi``: ``AttentionGAN-v1-multi``), the names
+the examples' ``--arch`` takes."""
 
 
 # --- conversion into an AttentionHead ---------------------------------------------------------
