@@ -544,3 +544,28 @@ def test_paper_discriminator_of_scheme_ii_is_our_patchgan_and_stargans_is_ours()
     tested in test_patchgan.py); the multi-domain AGGAN trains StarGAN's."""
     D = StarGANDiscriminator(image_size=128, conv_dim=64, c_dim=8, repeat_num=6, device="meta")
     assert sum(p.numel() for p in D.parameters()) == 44_786_624
+
+
+def test_the_forward_benchmark_runs_and_writes_json(tmp_path: Path, capsys) -> None:
+    import importlib.util
+    import json
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location(
+        "bench", root / "benchmarks/bench_authors_forward.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "out.json"
+    args = f"--size 16 --ngf 4 --n-blocks 1 --repeats 2 --output {out}"
+    threads = torch.get_num_threads()
+    try:
+        assert bench.main(args.split()) == 0
+    finally:
+        torch.set_num_threads(threads)
+    report = json.loads(out.read_text())
+    assert report["environment"]["torch"] == torch.__version__
+    assert [r["provider"] for r in report["rows"]] == ["authors", "attnguide"]
+    assert all(r["max_abs_diff_to_authors"] <= 1e-5 for r in report["rows"])
+    assert "| attnguide | 16² |" in capsys.readouterr().out
