@@ -65,3 +65,28 @@ def test_weights_of_another_architecture_are_refused_with_the_differences(
     assert translate_script.main([*argv, "--device", "cpu"]) == 2
     err = capsys.readouterr().err
     assert "does not fit --arch aggan" in err and "in the module, not in the weights" in err
+
+
+def test_stargan_example_translates_with_the_multi_domain_checkpoint(
+    faces: Path, tmp_path: Path, capsys
+) -> None:
+    from stargan_aggan import translate as stargan_translate
+
+    from attnguide.nets import AGGANMultiGenerator
+
+    torch.manual_seed(0)
+    path = tmp_path / "200000-G.ckpt"  # the authors' solver: torch.save(G.state_dict())
+    torch.save(AGGANMultiGenerator(c_dim=8).state_dict(), path)  # RaFD: 8 expressions
+    out = tmp_path / "out"
+    argv = ["--weights", str(path), "--arch", "aggan-multi", str(faces / "testA"), str(out)]
+    argv += ["--size", "32", "--device", "cpu"]
+    assert stargan_translate.main([*argv, "--target", "4"]) == 0
+    names = sorted(p.name for p in (faces / "testA").iterdir())
+    for kind in ("images", "masks"):
+        assert sorted(p.name for p in (out / kind).iterdir()) == names
+    before = _digests(out)
+    assert stargan_translate.main([*argv, "--target", "4"]) == 2
+    assert "exist already" in capsys.readouterr().err
+    assert _digests(out) == before
+    assert stargan_translate.main([*argv, "--target", "8", "--overwrite"]) == 2
+    assert "the weights know 8 domains (0 to 7)" in capsys.readouterr().err
