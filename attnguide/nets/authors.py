@@ -499,7 +499,9 @@ def attention_head_from_authors(net: AGGANGenerator | AGGANMultiGenerator) -> At
     counterpart among attnguide's reference networks, it wraps a copy of that body
     with a 3-channel last convolution (keys ``model.*`` as the authors'). The head
     then computes the authors' function (same image, mask and content), and trains
-    as any :class:`~attnguide.AttentionHead`. ``net`` is not modified.
+    as any :class:`~attnguide.AttentionHead`. ``net`` is not modified. (The head's
+    ``reset_mask_parameters`` would discard the converted mask weights, as it does any
+    trained ones.)
 
     Scheme II (:class:`AttentionGANGenerator`) has no such mapping: its masks come
     from a decoder of their own, not from a sibling of the content convolution.

@@ -569,3 +569,13 @@ def test_the_forward_benchmark_runs_and_writes_json(tmp_path: Path, capsys) -> N
     assert [r["provider"] for r in report["rows"]] == ["authors", "attnguide"]
     assert all(r["max_abs_diff_to_authors"] <= 1e-5 for r in report["rows"])
     assert "| attnguide | 16² |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arch", sorted(AUTHORS_GENERATORS))
+def test_every_parameter_gets_a_finite_gradient(arch: str) -> None:
+    net = _small(arch).train()
+    out = _call(net, torch.rand(2, 3, 16, 16) * 2 - 1)
+    (out.image * torch.randn_like(out.image)).sum().add(out.tv.sum()).backward()
+    for name, p in net.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
