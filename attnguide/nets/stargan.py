@@ -32,6 +32,51 @@ class _ResidualBlock(nn.Module):
         return x + self.main(x)
 
 
+def _generator_layers(
+    conv_dim: int, c_dim: int, repeat_num: int, out_channels: int, f: dict
+) -> list[nn.Module]:
+    """StarGAN's generator up to its last convolution (to ``out_channels``), no output
+    activation: StarGAN appends ``Tanh``; AGGAN's multi-domain generator uses 4 raw
+    channels."""
+    layers: list[nn.Module] = [
+        nn.Conv2d(3 + c_dim, conv_dim, 7, 1, 3, bias=False, **f),
+        nn.InstanceNorm2d(conv_dim, affine=True, track_running_stats=True, **f),
+        nn.ReLU(inplace=True),
+    ]
+    curr = conv_dim
+    for _ in range(2):
+        layers += [
+            nn.Conv2d(curr, curr * 2, 4, 2, 1, bias=False, **f),
+            nn.InstanceNorm2d(curr * 2, affine=True, track_running_stats=True, **f),
+            nn.ReLU(inplace=True),
+        ]
+        curr *= 2
+    layers += [_ResidualBlock(curr, f) for _ in range(repeat_num)]
+    for _ in range(2):
+        layers += [
+            nn.ConvTranspose2d(curr, curr // 2, 4, 2, 1, bias=False, **f),
+            nn.InstanceNorm2d(curr // 2, affine=True, track_running_stats=True, **f),
+            nn.ReLU(inplace=True),
+        ]
+        curr //= 2
+    layers.append(nn.Conv2d(curr, out_channels, 7, 1, 3, bias=False, **f))
+    return layers
+
+
+def _with_label(fn: str, x: Tensor, c: Tensor, c_dim: int) -> Tensor:
+    """Checks ``x`` and ``c`` and returns ``x`` with ``c`` tiled on as extra channels."""
+    sizes: dict[str, tuple[int, str]] = {"n": (c_dim, "c_dim")}
+    check_shape(fn, "x", x, "b 3 h w", sizes)
+    check_shape(fn, "c", c, "b n", sizes)
+    if x.shape[-2] % 4 or x.shape[-1] % 4:
+        raise ValueError(
+            f"{fn}(): the height and width of 'x' must be multiples of 4 (two stride-2 "
+            f"layers down and two up), got shape {tuple(x.shape)}"
+        )
+    tiled = c.to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+    return torch.cat([x, tiled], dim=1)
+
+
 class StarGANGenerator(nn.Module):
     """StarGAN's conditional generator ``G(x, c)``.
 
@@ -84,44 +129,13 @@ class StarGANGenerator(nn.Module):
         self.conv_dim = check_int(fn, "conv_dim", conv_dim, minimum=1)
         self.c_dim = check_int(fn, "c_dim", c_dim, minimum=1)
         self.repeat_num = check_int(fn, "repeat_num", repeat_num, minimum=0)
-        f = factory_kwargs(device, dtype)
-        layers: list[nn.Module] = [
-            nn.Conv2d(3 + c_dim, conv_dim, 7, 1, 3, bias=False, **f),
-            nn.InstanceNorm2d(conv_dim, affine=True, track_running_stats=True, **f),
-            nn.ReLU(inplace=True),
-        ]
-        curr = conv_dim
-        for _ in range(2):
-            layers += [
-                nn.Conv2d(curr, curr * 2, 4, 2, 1, bias=False, **f),
-                nn.InstanceNorm2d(curr * 2, affine=True, track_running_stats=True, **f),
-                nn.ReLU(inplace=True),
-            ]
-            curr *= 2
-        layers += [_ResidualBlock(curr, f) for _ in range(repeat_num)]
-        for _ in range(2):
-            layers += [
-                nn.ConvTranspose2d(curr, curr // 2, 4, 2, 1, bias=False, **f),
-                nn.InstanceNorm2d(curr // 2, affine=True, track_running_stats=True, **f),
-                nn.ReLU(inplace=True),
-            ]
-            curr //= 2
-        layers += [nn.Conv2d(curr, 3, 7, 1, 3, bias=False, **f), nn.Tanh()]
+        layers = _generator_layers(conv_dim, c_dim, repeat_num, 3, factory_kwargs(device, dtype))
+        layers.append(nn.Tanh())
         self.main = nn.Sequential(*layers)
 
     def forward(self, x: Tensor, c: Tensor) -> Tensor:
         """Translates ``x`` to the domains ``c``; see the class docstring for shapes."""
-        fn = "StarGANGenerator.forward"
-        sizes: dict[str, tuple[int, str]] = {"n": (self.c_dim, "c_dim")}
-        check_shape(fn, "x", x, "b 3 h w", sizes)
-        check_shape(fn, "c", c, "b n", sizes)
-        if x.shape[-2] % 4 or x.shape[-1] % 4:
-            raise ValueError(
-                f"{fn}(): the height and width of 'x' must be multiples of 4 (two stride-2 "
-                f"layers down and two up), got shape {tuple(x.shape)}"
-            )
-        tiled = c.to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
-        return self.main(torch.cat([x, tiled], dim=1))
+        return self.main(_with_label("StarGANGenerator.forward", x, c, self.c_dim))
 
     def extra_repr(self) -> str:
         return f"conv_dim={self.conv_dim}, c_dim={self.c_dim}, repeat_num={self.repeat_num}"
