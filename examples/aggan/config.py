@@ -239,7 +239,7 @@ PAPER: dict[str, Any] = {
 
 #: Longer recipes of the main job: ``--preset NAME``.
 PRESETS: dict[str, dict[str, Any]] = {
-    # The main job's recipe run ten times as long, evaluated along the way.
+    # 40 epochs, evaluated along the way (not yet measured to its end).
     "long": {"epochs": 40, "decay_epochs": 20, "eval_every": 500, "sample_every": 2000},
 }
 
