@@ -126,8 +126,10 @@ def train_domain_classifier(
 ) -> DomainClassifier:
     """Trains a :class:`DomainClassifier` on labelled real images, from ``seed``.
 
-    Adam at ``lr``, constant for the first half of the epochs and decaying linearly to
-    zero over the second; random left-right flips (``flip``); no crops, so the faces
+    Adam at ``lr``, constant for the first ``epochs // 2`` epochs, then falling linearly
+    by ``lr / (n + 1)`` an epoch over the other ``n`` (its last epoch trains at
+    ``lr / (n + 1)``, CycleGAN's rule, not
+    :func:`attnguide.training.linear_decay`'s, which ends at 0); random left-right flips (``flip``); no crops, so the faces
     keep the scale of the images it will judge. The global random state is untouched.
 
     Args:
