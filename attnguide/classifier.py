@@ -130,7 +130,8 @@ def train_domain_classifier(
     by ``lr / (n + 1)`` an epoch over the other ``n`` (its last epoch trains at
     ``lr / (n + 1)``, CycleGAN's rule, not
     :func:`attnguide.training.linear_decay`'s, which ends at 0); random left-right
-    flips (``flip``); no crops, so the faces keep the scale of the images it will judge. The global random state is untouched.
+    flips (``flip``); no crops, so the faces keep the scale of the images it will
+    judge. The global random state is untouched.
 
     Args:
         images: ``(b c h w)`` training images in [-1, 1], on the device to train on.
