@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from common import config as common
 from common.config import ConfigError, config_diff, resume_config, save_config
@@ -40,11 +40,21 @@ __all__ = [
 class TrainConfig:
     """Every knob of an AGGAN training run (see ``train.py --help``)."""
 
+    # `--help` shows the options under these headings (first field -> title).
+    OPTION_GROUPS: ClassVar[dict[str, str]] = {
+        "data_root": "data",
+        "ngf": "model",
+        "objective": "objective",
+        "lr": "optimisation",
+        "device": "speed and devices",
+        "out": "run folder and outputs",
+    }
+
     # data
     data_root: str | None = _opt(
         None,
-        "CycleGAN-layout data set (trainA, trainB, testA, testB). Default: the built-in "
-        "synthetic faces, rendered on first use into datasets/faces-SIZE",
+        "CycleGAN-layout data set: trainA, trainB, testA, testB (default: the built-in "
+        "synthetic faces, rendered on first use into datasets/faces-SIZE)",
         resumable=True,
     )
     size: int = _opt(64, "image size the networks see (a multiple of 4; paper: 256)", maximum=4096)
@@ -94,7 +104,8 @@ class TrainConfig:
         None,
         "start from trained networks: a run folder of this example (e.g. a CycleGAN "
         "baseline), CycleGAN's checkpoints folder (EPOCH_net_G_A.pth, ...) or a folder of "
-        "G_xy.safetensors and G_yx.safetensors (see pretrained.py)",
+        "G_xy.safetensors and G_yx.safetensors, see pretrained.py (default: none, the "
+        "networks start from random weights)",
     )
     init_epoch: str = _opt("latest", "which of CycleGAN's checkpoints: EPOCH_net_*.pth")
 

@@ -35,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     add_run_arguments(parser)
     parser.add_argument("--data-root", type=Path, help="test data (default: the run's)")
     parser.add_argument(
-        "--limit", type=whole_number(0), default=0, help="first N test images only (0: all)"
+        "--limit",
+        type=whole_number(0),
+        default=0,
+        help="first N test images only, 0 for all (default: 0)",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
@@ -58,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         "faces per direction (needs the data set's ground truth)",
     )
     parser.add_argument(
-        "--figure-rows", type=whole_number(1), default=4, help="test faces per direction"
+        "--figure-rows",
+        type=whole_number(1),
+        default=4,
+        help="test faces per direction (default: 4)",
     )
     args = parser.parse_args(argv)
     try:

@@ -158,11 +158,23 @@ def _main_weights(argv: list[str] | None) -> int:
         prog="translate.py --weights", description="translate with the authors' weights"
     )
     parser.add_argument("--weights", type=Path, required=True, help="a state_dict file")
-    parser.add_argument("--arch", choices=AUTHORS_ARCHS, required=True)
+    parser.add_argument(
+        "--arch",
+        choices=AUTHORS_ARCHS,
+        required=True,
+        help="the authors' network the weights belong to",
+    )
     parser.add_argument("inputs", type=Path, help="folder of images to translate")
     parser.add_argument("outputs", type=Path, help="folder for the results")
-    parser.add_argument("--size", type=whole_number(8), default=256, help="image side")
-    parser.add_argument("--batch-size", type=whole_number(1), default=16)
+    parser.add_argument(
+        "--size", type=whole_number(8), default=256, help="image side (default: 256)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=whole_number(1),
+        default=16,
+        help="images per forward pass (default: 16)",
+    )
     parser.add_argument("--device", default="auto", help="where to run (default: auto)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     args = parser.parse_args(argv)
@@ -199,8 +211,18 @@ def main(argv: list[str] | None = None) -> int:
     add_run_arguments(parser)
     parser.add_argument("inputs", type=Path, help="folder of images to translate")
     parser.add_argument("outputs", type=Path, help="folder for the results")
-    parser.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
-    parser.add_argument("--batch-size", type=whole_number(1), default=16)
+    parser.add_argument(
+        "--direction",
+        choices=("AtoB", "BtoA"),
+        default="AtoB",
+        help="which generator: AtoB (domain A to B) or BtoA (default: AtoB)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=whole_number(1),
+        default=16,
+        help="images per forward pass (default: 16)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     args = parser.parse_args(argv)
     try:

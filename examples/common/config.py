@@ -86,29 +86,42 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
 
     Defaults are suppressed, so the parsed namespace holds only what the user typed;
     :func:`explicit_overrides` reads it back. Booleans get ``--name``/``--no-name``.
+    Each help states its default once: appended, unless the field's help already says
+    it (as a field defaulting to None must). A class attribute ``OPTION_GROUPS``
+    (first field of a group -> its title) shows the options under those headings.
     """
     hints = get_type_hints(cls)
+    starts: dict[str, str] = getattr(cls, "OPTION_GROUPS", {})
+    target: Any = parser
     for f in fields(cls):
+        if f.name in starts:
+            target = parser.add_argument_group(starts[f.name])
         base, _ = _kind(hints[f.name])
         help_text = f.metadata["help"]
+        if f.default is None or "(default" in help_text:
+            stated = help_text
+        elif base is bool:
+            stated = f"{help_text} (default: {'on' if f.default else 'off'})"
+        else:
+            stated = f"{help_text} (default: {f.default})"
         if base is bool:
-            parser.add_argument(
+            target.add_argument(
                 _flag(f.name),
                 dest=f.name,
                 action=argparse.BooleanOptionalAction,
                 default=argparse.SUPPRESS,
-                help=f"{help_text} (default: {'on' if f.default else 'off'})",
+                help=stated,
             )
             continue
         choices = f.metadata.get("choices")
-        parser.add_argument(
+        target.add_argument(
             _flag(f.name),
             dest=f.name,
             type=_finite_float if base is float else base,
             choices=choices,
             default=argparse.SUPPRESS,
             metavar=None if choices else f.name.upper(),
-            help=f"{help_text} (default: {f.default})",
+            help=stated,
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from common import config as common
 from common.config import ConfigError
@@ -31,12 +31,22 @@ __all__ = [
 class TrainConfig:
     """Every knob of a training run (see ``train.py --help``)."""
 
+    # `--help` shows the options under these headings (first field -> title).
+    OPTION_GROUPS: ClassVar[dict[str, str]] = {
+        "data_root": "data",
+        "g_conv_dim": "model",
+        "cls_weight": "objective",
+        "g_lr": "optimisation",
+        "device": "speed and devices",
+        "out": "run folder and outputs",
+    }
+
     # data
     data_root: str | None = _opt(
         None,
-        "RaFD-style data set (train/<domain>/, test/<domain>/, optionally gt/mask/<a>-<b>/). "
-        "Default: the built-in expression faces, rendered on first use into "
-        "datasets/expressions-SIZE",
+        "RaFD-style data set: train/<domain>/, test/<domain>/, optionally gt/mask/<a>-<b>/ "
+        "(default: the built-in expression faces, rendered on first use into "
+        "datasets/expressions-SIZE)",
         resumable=True,
     )
     domains: str | None = _opt(

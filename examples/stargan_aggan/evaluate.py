@@ -35,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     add_run_arguments(parser)
     parser.add_argument("--data-root", type=Path, help="data set (default: the run's)")
     parser.add_argument(
-        "--limit", type=whole_number(0), default=0, help="first N test images per domain (0: all)"
+        "--limit",
+        type=whole_number(0),
+        default=0,
+        help="first N test images per domain, 0 for all (default: 0)",
     )
     parser.add_argument("--pairs", action="store_true", help="also print the table per pair")
     parser.add_argument("--json", type=Path, help="also write the results here")

@@ -123,12 +123,24 @@ def _main_weights(argv: list[str]) -> int:
         prog="translate.py --weights", description="translate with the authors' weights"
     )
     parser.add_argument("--weights", type=Path, required=True, help="a state_dict file")
-    parser.add_argument("--arch", choices=("aggan-multi",), required=True)
+    parser.add_argument(
+        "--arch",
+        choices=("aggan-multi",),
+        required=True,
+        help="the authors' network the weights belong to",
+    )
     parser.add_argument("inputs", type=Path, help="an image or a folder of images")
     parser.add_argument("outputs", type=Path, help="folder for the results")
     parser.add_argument("--target", type=whole_number(0), required=True, help="domain index")
-    parser.add_argument("--size", type=whole_number(4), default=128, help="image side")
-    parser.add_argument("--batch-size", type=whole_number(1), default=16)
+    parser.add_argument(
+        "--size", type=whole_number(4), default=128, help="image side (default: 256)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=whole_number(1),
+        default=16,
+        help="images per forward pass (default: 16)",
+    )
     parser.add_argument("--device", default="auto", help="where to run (default: auto)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     args = parser.parse_args(argv)
@@ -173,7 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("inputs", type=Path, help="an image or a folder of images")
     parser.add_argument("outputs", type=Path, help="folder for the results")
     parser.add_argument("--target", required=True, help="the target domain, by name")
-    parser.add_argument("--batch-size", type=whole_number(1), default=16)
+    parser.add_argument(
+        "--batch-size",
+        type=whole_number(1),
+        default=16,
+        help="images per forward pass (default: 16)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     args = parser.parse_args(argv)
     try:
