@@ -256,7 +256,7 @@ def _finish(cfg, trainer, folder, root, samples, outcome, started, judge, during
         sample_grid(
             trainer.model, *samples, folder.samples / "final.png", title=f"step {p.step} (final)"
         )
-    loss_curves(trainer.losses.history, folder.path / "losses.png")
+    loss_curves(trainer.losses.records(), folder.path / "losses.png")
     if during is not None and during.log.records:
         records = during.log.records
         eval_curves(

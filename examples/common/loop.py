@@ -68,6 +68,10 @@ class LossLog:
     """Averages each step's losses over ``every`` steps into a record (each term over
     the steps that logged it).
 
+    The run's last step also gets a record when it falls between two: a provisional
+    one over the steps since the last record, kept apart (:attr:`tail`) with its sums
+    still pending, so a run resumed past that step logs exactly as one never stopped.
+
     Args:
         every: Steps per record.
     """
@@ -75,22 +79,34 @@ class LossLog:
     def __init__(self, every: int) -> None:
         self.every = every
         self.history: list[dict[str, float]] = []
+        self.tail: dict[str, float] | None = None
         self.sums: dict[str, Tensor] = {}
         self.counts: dict[str, int] = {}  # a term missing on some steps averages its own
 
-    def add(self, logs: dict[str, Tensor], step: int, **extra: float) -> dict[str, float] | None:
-        """Adds one step's (detached) losses; every ``every`` steps returns the record of
-        their means, with ``step`` and ``extra`` (the epoch, the learning rate...)."""
+    def add(
+        self, logs: dict[str, Tensor], step: int, *, last: bool = False, **extra: float
+    ) -> dict[str, float] | None:
+        """Adds one step's (detached) losses; every ``every`` steps, and on the ``last``
+        step of training whatever its number, returns the record of their means, with
+        ``step`` and ``extra`` (the epoch, the learning rate...)."""
+        self.tail = None
         for k, v in logs.items():
             self.sums[k] = self.sums[k] + v if k in self.sums else v
             self.counts[k] = self.counts.get(k, 0) + 1
-        if step % self.every:
+        if step % self.every and not last:
             return None
         record = {k: float(v) / self.counts[k] for k, v in self.sums.items()}
         record.update(step=step, **extra)
-        self.history.append(record)
-        self.sums, self.counts = {}, {}
+        if step % self.every:
+            self.tail = record
+        else:
+            self.history.append(record)
+            self.sums, self.counts = {}, {}
         return record
+
+    def records(self) -> list[dict[str, float]]:
+        """Every record, the provisional last one included: what a plot shows."""
+        return self.history + ([self.tail] if self.tail else [])
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": self.history, "pending": {"sums": self.sums, "counts": self.counts}}
@@ -182,7 +198,11 @@ class EpochLoop:
             logs = self.train_batch(batch, extras)
             p.batch += 1
             p.step += 1
-            record = self.losses.add(logs, p.step, epoch=p.epoch, **extras, lr=self.learning_rate())
+            # The run's last step is always recorded, even off the --log-every grid.
+            last = p.step >= self.total_steps()
+            record = self.losses.add(
+                logs, p.step, last=last, epoch=p.epoch, **extras, lr=self.learning_rate()
+            )
             on_step(self, record)
             if cfg.max_steps and p.step >= cfg.max_steps:
                 return "max_steps"

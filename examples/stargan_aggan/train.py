@@ -169,7 +169,7 @@ def _finish(cfg, trainer, folder, root, domains, samples, outcome, started) -> N
             folder.samples / "final.png",
             title=f"iteration {p.step} (final)",
         )
-    loss_curves(trainer.losses.history, folder.path / "losses.png", log_scale=False)
+    loss_curves(trainer.losses.records(), folder.path / "losses.png", log_scale=False)
     summary = {
         "outcome": outcome,
         "steps": p.step,

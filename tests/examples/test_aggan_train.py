@@ -175,6 +175,14 @@ def test_ablations_drop_their_terms(faces: Path, tmp_path: Path, flags, present,
     assert present <= set(record) and not absent & set(record)
 
 
+def test_a_run_shorter_than_log_every_still_logs_its_last_step(faces: Path, tmp_path: Path) -> None:
+    out = tmp_path / "short"
+    argv = ["--data-root", str(faces), "--out", str(out), "--max-steps", "3", "--log-every", "25"]
+    assert train([*argv, "--no-evaluate", "--n-samples", "0"]) == 0
+    records = [json.loads(line) for line in (out / "losses.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [3]
+
+
 def test_multiple_masks(faces: Path, tmp_path: Path) -> None:
     out = tmp_path / "k3"
     assert (
