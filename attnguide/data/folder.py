@@ -9,7 +9,7 @@ import operator
 import os
 import random
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -79,6 +79,15 @@ def _check_arguments(
         check_int(fn, "seed", seed)
     if limit is not None:
         check_int(fn, "limit", limit, minimum=1)
+
+
+def _check_transform(fn: str, transform: object) -> Callable[[Tensor], Tensor] | None:
+    if transform is not None and not callable(transform):
+        raise TypeError(
+            f"{fn}(): 'transform' must be a callable that takes and returns an image "
+            f"tensor, or None, got {type(transform).__name__} {transform!r}"
+        )
+    return transform  # type: ignore[return-value]
 
 
 class _ImageFolder(Dataset):
@@ -173,8 +182,24 @@ class _ImageFolder(Dataset):
                     # 3: the caller of __getitem__, which calls this.
                     warnings.warn(f"{self._fn}: skipping {e}", stacklevel=3)
                 continue
-            return self._transform(im, rng), paths[i]
+            return self._user_transform(self._transform(im, rng), paths[i]), paths[i]
         raise OSError(f"{self._fn}: every image in '{self._folders[domain]}' failed to load")
+
+    def _user_transform(self, image: Tensor, path: str) -> Tensor:
+        if self.transform is None:
+            return image
+        out = self.transform(image)
+        if not isinstance(out, Tensor) or out.dim() != 3 or not out.is_floating_point():
+            got = (
+                f"a {out.dtype} tensor of shape {tuple(out.shape)}"
+                if isinstance(out, Tensor)
+                else type(out).__name__
+            )
+            raise TypeError(
+                f"{self._fn}: 'transform' must return a floating-point (C, H, W) image "
+                f"tensor, got {got} for '{path}'"
+            )
+        return out
 
     def _transform(self, im: Any, rng: random.Random | None) -> Tensor:
         Image, _ = require_pillow(self._fn)
@@ -234,6 +259,11 @@ class UnpairedImageFolder(_ImageFolder):
         skip_bad: Skip unreadable files with a warning instead of raising.
         limit: Use only the first ``limit`` images of each domain (in the sorted
             order), or all of them with None.
+        transform: Called on every image after the preprocessing above, as
+            ``transform(image)`` with a ``(3, crop_size, crop_size)`` float32 tensor in
+            [-1, 1]; it returns a floating-point ``(C, H, W)`` tensor. Tensor
+            augmentations (torchvision.transforms.v2, kornia) plug in here; their
+            randomness is theirs, not ``seed``'s. A and B get independent calls.
 
     Returns:
         Items ``{"A": Tensor, "B": Tensor, "A_path": str, "B_path": str}``, images
@@ -243,7 +273,8 @@ class UnpairedImageFolder(_ImageFolder):
         - A, B: ``(3, crop_size, crop_size)``
 
     Raises:
-        TypeError, ValueError: An argument has a wrong type or value.
+        TypeError, ValueError: An argument has a wrong type or value; ``transform``
+            returns something other than a floating-point ``(C, H, W)`` tensor.
         FileNotFoundError: A phase folder is missing or holds no images.
         ImportError: Pillow is not installed (``pip install "attnguide[examples]"``).
 
@@ -274,10 +305,12 @@ class UnpairedImageFolder(_ImageFolder):
         seed: int | None = None,
         skip_bad: bool = False,
         limit: int | None = None,
+        transform: Callable[[Tensor], Tensor] | None = None,
     ) -> None:
         fn = self._fn
         bools = {"flip": flip, "serial": serial, "skip_bad": skip_bad}
         _check_arguments(fn, root, phase, load_size, crop_size, bools, seed, limit)
+        self.transform = _check_transform(fn, transform)
         require_pillow(f"{fn}")
         folders = [Path(root) / f"{phase}A", Path(root) / f"{phase}B"]
         paths = [[str(p) for p in _find_images(fn, f, _LAYOUT)[:limit]] for f in folders]
@@ -302,7 +335,8 @@ class UnpairedImageFolder(_ImageFolder):
             f"UnpairedImageFolder(root='{self.root}', phase={self.phase!r}, "
             f"|A|={len(self.A_paths)}, |B|={len(self.B_paths)}, load_size={self.load_size}, "
             f"crop_size={self.crop_size}, flip={self.flip}, serial={self.serial}, "
-            f"seed={self.seed}, skip_bad={self.skip_bad}, limit={self.limit})"
+            f"seed={self.seed}, skip_bad={self.skip_bad}, limit={self.limit}"
+            f"{_transform_repr(self.transform)})"
         )
 
 
@@ -346,6 +380,11 @@ class DomainImageFolder(_ImageFolder):
         skip_bad: Skip unreadable files with a warning instead of raising.
         limit: Use only the first ``limit`` images of each domain (in the sorted
             order), or all of them with None.
+        transform: Called on every image after the preprocessing above, as
+            ``transform(image)`` with a ``(3, crop_size, crop_size)`` float32 tensor in
+            [-1, 1]; it returns a floating-point ``(C, H, W)`` tensor. Tensor
+            augmentations (torchvision.transforms.v2, kornia) plug in here; their
+            randomness is theirs, not ``seed``'s.
 
     Attributes:
         domains: The domain names in label order.
@@ -361,7 +400,8 @@ class DomainImageFolder(_ImageFolder):
 
     Raises:
         TypeError, ValueError: An argument has a wrong type or value (a repeated
-            domain, a domain that is not a folder name).
+            domain, a domain that is not a folder name); ``transform`` returns something
+            other than a floating-point ``(C, H, W)`` tensor.
         FileNotFoundError: The phase folder or a domain folder is missing or holds no
             images.
         ImportError: Pillow is not installed (``pip install "attnguide[examples]"``).
@@ -398,10 +438,12 @@ class DomainImageFolder(_ImageFolder):
         seed: int | None = None,
         skip_bad: bool = False,
         limit: int | None = None,
+        transform: Callable[[Tensor], Tensor] | None = None,
     ) -> None:
         fn = self._fn
         bools = {"flip": flip, "skip_bad": skip_bad}
         _check_arguments(fn, root, phase, load_size, crop_size, bools, seed, limit)
+        self.transform = _check_transform(fn, transform)
         names = None if domains is None else _check_domains(fn, domains)
         require_pillow(fn)
         base = Path(root) / phase
@@ -445,8 +487,13 @@ class DomainImageFolder(_ImageFolder):
         return (
             f"DomainImageFolder(root='{self.root}', phase={self.phase!r}, "
             f"domains={{{counts}}}, load_size={self.load_size}, crop_size={self.crop_size}, "
-            f"flip={self.flip}, seed={self.seed}, skip_bad={self.skip_bad}, limit={self.limit})"
+            f"flip={self.flip}, seed={self.seed}, skip_bad={self.skip_bad}, limit={self.limit}"
+            f"{_transform_repr(self.transform)})"
         )
+
+
+def _transform_repr(transform: Callable[[Tensor], Tensor] | None) -> str:
+    return "" if transform is None else f", transform={transform!r}"
 
 
 def _check_domains(fn: str, domains: object) -> list[str]:

@@ -360,3 +360,15 @@ def test_every_file_of_a_domain_corrupt_names_the_folder(copy: Path) -> None:
         data[10]
     assert len(data.skipped) == 3
     assert all(_domain_of(p) == "surprised" for p in data.skipped)
+
+
+def test_transform_runs_on_each_image_and_keeps_its_label(faces: Path) -> None:
+    from attnguide.data import DomainImageFolder
+
+    plain = DomainImageFolder(faces, "test", crop_size=32)
+    flipped = DomainImageFolder(faces, "test", crop_size=32, transform=lambda x: x.flip(-1))
+    for i in range(len(plain)):
+        (image, label), (ref, ref_label) = flipped[i], plain[i]
+        assert label == ref_label and torch.equal(image, ref.flip(-1))
+    with pytest.raises(TypeError, match="'transform' must be a callable"):
+        DomainImageFolder(faces, "test", crop_size=32, transform="flip")

@@ -361,3 +361,35 @@ def test_limit_keeps_the_first_images_of_each_domain(tmp_path: Path) -> None:
         UnpairedImageFolder(root, limit=0)
     with pytest.raises(TypeError, match=r"'limit' must be an int, got float"):
         UnpairedImageFolder(root, limit=2.0)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------ transform=
+
+
+def test_transform_runs_on_each_preprocessed_image(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "d", size=16)
+    seen = []
+
+    def halve(image: torch.Tensor) -> torch.Tensor:
+        seen.append(tuple(image.shape))
+        return image[:, ::2, ::2] * 0.5
+
+    plain = UnpairedImageFolder(root, "test", crop_size=16, serial=True)
+    halved = UnpairedImageFolder(root, "test", crop_size=16, serial=True, transform=halve)
+    item, ref = halved[1], plain[1]
+    assert seen == [(3, 16, 16), (3, 16, 16)]  # A and B, after resizing to crop_size
+    assert torch.equal(item["A"], ref["A"][:, ::2, ::2] * 0.5)
+    assert torch.equal(item["B"], ref["B"][:, ::2, ::2] * 0.5)
+    assert "transform=" in repr(halved) and "transform=" not in repr(plain)
+
+
+def test_a_transform_that_is_not_callable_or_returns_no_image_is_refused(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "d", size=16)
+    with pytest.raises(TypeError, match=r"'transform' must be a callable.*got int 3"):
+        UnpairedImageFolder(root, crop_size=16, load_size=16, transform=3)
+    bad = UnpairedImageFolder(root, "test", crop_size=16, transform=lambda x: x.mean())
+    with pytest.raises(TypeError, match=r"floating-point \(C, H, W\).*shape \(\)"):
+        bad[0]
+    ints = UnpairedImageFolder(root, "test", crop_size=16, transform=lambda x: x.to(torch.uint8))
+    with pytest.raises(TypeError, match=r"torch\.uint8"):
+        ints[0]
