@@ -9,13 +9,16 @@ set; its accuracy on the real test images says how far to trust it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attnguide._validation import check_int, check_real, check_shape
+from attnguide.metrics import frechet_distance, kernel_inception_distance
 
-__all__ = ["DomainClassifier", "domain_accuracy", "train_domain_classifier"]
+__all__ = ["DomainClassifier", "domain_accuracy", "feature_distances", "train_domain_classifier"]
 
 
 class DomainClassifier(nn.Module):
@@ -82,16 +85,38 @@ class DomainClassifier(nn.Module):
         Returns:
             ``(b,)`` int64 class indices.
         """
-        check_shape("DomainClassifier.predict", "x", x, "b c h w", {})
-        check_int("DomainClassifier.predict", "batch_size", batch_size, minimum=1)
+        if len(self._checked("predict", x, batch_size)) == 0:
+            return torch.zeros(0, dtype=torch.long, device=x.device)
+        return self._batched(lambda part: self(part).argmax(1), x, batch_size)
+
+    def embed(self, x: Tensor, *, batch_size: int = 64) -> Tensor:
+        """The pooled features the head reads, in eval mode (the mode is restored).
+
+        Args:
+            x: ``(b c h w)`` images in [-1, 1], on any device (moved in batches).
+            batch_size: Images per forward.
+
+        Returns:
+            ``(b, 8 * width)`` float features, on the images' device.
+        """
+        if len(self._checked("embed", x, batch_size)) == 0:
+            return torch.zeros(0, self.head.in_features, device=x.device)
+        device = self.head.weight.device
+        return self._batched(
+            lambda part: self.features(part.to(device)).to(x.device), x, batch_size
+        )
+
+    def _checked(self, method: str, x: Tensor, batch_size: int) -> Tensor:
+        check_shape(f"DomainClassifier.{method}", "x", x, "b c h w", {})
+        check_int(f"DomainClassifier.{method}", "batch_size", batch_size, minimum=1)
+        return x
+
+    @torch.no_grad()
+    def _batched(self, step: Callable[[Tensor], Tensor], x: Tensor, batch_size: int) -> Tensor:
         training = self.training
         self.eval()
         try:
-            if len(x) == 0:
-                return torch.zeros(0, dtype=torch.long, device=x.device)
-            return torch.cat(
-                [self(x[k : k + batch_size]).argmax(1) for k in range(0, len(x), batch_size)]
-            )
+            return torch.cat([step(x[k : k + batch_size]) for k in range(0, len(x), batch_size)])
         finally:
             self.train(training)
 
@@ -227,3 +252,55 @@ def domain_accuracy(
         return float("nan")
     predicted = classifier.predict(images, batch_size=batch_size)
     return float((predicted.cpu() == targets.cpu().long()).float().mean())
+
+
+def feature_distances(
+    classifier: DomainClassifier,
+    real: Tensor,
+    fake: Tensor,
+    *,
+    num_subsets: int = 50,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> dict[str, float]:
+    """FID and KID of ``fake`` against ``real`` on the classifier's pooled features.
+
+    :func:`~attnguide.metrics.frechet_distance` and
+    :func:`~attnguide.metrics.kernel_inception_distance` of :meth:`DomainClassifier.embed`'s
+    features: distances that need no ground truth, so they score translations on any
+    data set. On this small network's features rather than Inception's, they compare
+    models on one data set with each other, not with published FIDs. KID's subsets come
+    from ``seed``, so the same images always give the same numbers.
+
+    Args:
+        classifier: A trained :class:`DomainClassifier`.
+        real: ``(n c h w)`` real images of the target domain in [-1, 1], ``n >= 2``.
+        fake: ``(m c h w)`` translations in [-1, 1], ``m >= 2``.
+        num_subsets: KID's random subsets (of ``min(1000, n, m)`` images each).
+        seed: Seed of KID's subsets.
+        batch_size: Images per forward.
+
+    Returns:
+        ``{"fid": ..., "kid": ...}``, floats.
+
+    Example:
+        >>> net = DomainClassifier(2)
+        >>> real, fake = torch.rand(8, 3, 16, 16) * 2 - 1, torch.zeros(8, 3, 16, 16)
+        >>> sorted(feature_distances(net, real, fake))
+        ['fid', 'kid']
+    """
+    fn = "feature_distances"
+    for name, x in (("real", real), ("fake", fake)):
+        check_shape(fn, name, x, "n c h w", {})
+        if len(x) < 2:
+            raise ValueError(f"{fn}(): '{name}' must hold at least 2 images, got {len(x)}")
+    if real.shape[1:] != fake.shape[1:]:
+        raise ValueError(
+            f"{fn}(): 'real' and 'fake' must hold images of one size, got "
+            f"{tuple(real.shape[1:])} and {tuple(fake.shape[1:])}"
+        )
+    check_int(fn, "seed", seed)
+    features = [classifier.embed(x, batch_size=batch_size).cpu() for x in (real, fake)]
+    generator = torch.Generator().manual_seed(seed)
+    kid = kernel_inception_distance(*features, num_subsets=num_subsets, generator=generator)
+    return {"fid": float(frechet_distance(*features)), "kid": float(kid)}

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attnguide.classifier import DomainClassifier, domain_accuracy, train_domain_classifier
+from attnguide import metrics
+from attnguide.classifier import (
+    DomainClassifier,
+    domain_accuracy,
+    feature_distances,
+    train_domain_classifier,
+)
 
 
 def _two_domains(n: int = 16, size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,3 +83,43 @@ def test_one_domain_and_out_of_range_labels_are_refused() -> None:
         DomainClassifier(1)
     with pytest.raises(TypeError, match="targets"):
         domain_accuracy(DomainClassifier(2), torch.zeros(2, 3, 16, 16), 1.0)
+
+
+def test_embed_is_what_the_head_reads_and_keeps_the_mode() -> None:
+    torch.manual_seed(0)
+    net = DomainClassifier(3, width=4).train()
+    x = torch.rand(5, 3, 16, 16) * 2 - 1
+    feats = net.embed(x, batch_size=2)
+    assert feats.shape == (5, 32) and net.training
+    torch.testing.assert_close(net.eval().head(feats), net(x))
+    assert net.embed(x[:0]).shape == (0, 32)
+
+
+def test_feature_distances_are_the_metrics_on_embedded_features() -> None:
+    torch.manual_seed(0)
+    net = DomainClassifier(2).eval()
+    real = torch.rand(30, 3, 16, 16) * 2 - 1
+    fake = (real + 0.4).clamp(-1, 1)
+    got = feature_distances(net, real, fake, num_subsets=7, seed=3)
+    fr, ff = net.embed(real), net.embed(fake)
+    g = torch.Generator().manual_seed(3)
+    assert got == {
+        "fid": float(metrics.frechet_distance(fr, ff)),
+        "kid": float(metrics.kernel_inception_distance(fr, ff, num_subsets=7, generator=g)),
+    }
+    assert feature_distances(net, real, fake, num_subsets=7, seed=3) == got  # seeded
+    same = feature_distances(net, real, real)
+    assert abs(same["fid"]) < 1e-3 * got["fid"] and same["kid"] < got["kid"]
+
+
+@pytest.mark.parametrize(
+    ("real", "fake", "match"),
+    [
+        (torch.zeros(1, 3, 16, 16), torch.zeros(4, 3, 16, 16), "'real' must hold at least 2"),
+        (torch.zeros(4, 3, 16, 16), torch.zeros(4, 3, 32, 32), "images of one size"),
+        (torch.zeros(4, 16, 16), torch.zeros(4, 3, 16, 16), "'real'"),
+    ],
+)
+def test_feature_distances_refuse_bad_sets(real, fake, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        feature_distances(DomainClassifier(2), real, fake)

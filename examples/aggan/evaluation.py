@@ -13,7 +13,10 @@ coverage is reported.
 A second judge that does not read pixels one by one: a domain classifier trained on
 the real training images alone (:func:`train_judge`, from seed 0, the same for every
 run on one data set) gives ``accuracy``, the share of translations it assigns to the
-target domain; its accuracy on the real test images says how far to trust it.
+target domain; its accuracy on the real test images says how far to trust it. The
+same network's pooled features give ``fid`` and ``kid``, the Fréchet and kernel
+distances between the translations and the real test images of the target domain
+(:func:`attnguide.classifier.feature_distances`): numbers that need no ground truth.
 """
 
 from __future__ import annotations
@@ -26,7 +29,12 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from attnguide import metrics
-from attnguide.classifier import DomainClassifier, domain_accuracy, train_domain_classifier
+from attnguide.classifier import (
+    DomainClassifier,
+    domain_accuracy,
+    feature_distances,
+    train_domain_classifier,
+)
 from attnguide.data import list_images, read_image
 
 from .data import DIRECTIONS, load_test_set
@@ -135,9 +143,13 @@ def evaluate(
     results: dict[str, dict[str, float]] = {}
     training = model.training
     model.eval()
+    loaded = {
+        d: (test_sets or {}).get(d) or load_test_set(root, d, size, limit) for d in DIRECTIONS
+    }
     try:
         for direction in DIRECTIONS:
-            data = (test_sets or {}).get(direction) or load_test_set(root, direction, size, limit)
+            data = loaded[direction]
+            outputs: list[Tensor] = []
             found: dict[str, list[Tensor]] = {}
             copies: dict[str, list[Tensor]] = {}
             for k in range(0, len(data.names), batch_size):
@@ -146,6 +158,7 @@ def evaluate(
                 target = None if data.target is None else data.target[sl].to(device)
                 change = None if data.change is None else data.change[sl].to(device)
                 out, mask, _ = model.translate(src, direction)
+                outputs.append(_quantised(out).cpu())
                 found_scores = scores(out.float(), src, target, change, mask)
                 copy_scores = scores(src, src, target, change, None) if reference else {}
                 if classifier is not None:
@@ -159,9 +172,22 @@ def evaluate(
             results[direction] = _means(found, len(data.names))
             if reference:
                 results[f"{direction}/identity"] = _means(copies, len(data.names))
+            # The real images of the target domain: the other direction's sources.
+            real = _quantised(loaded[_OTHER[direction]].source)
+            # Both statistics need two images a side (a covariance, a pair in a subset).
+            if classifier is not None and min(len(real), len(data.names)) >= 2:
+                results[direction].update(feature_distances(classifier, real, torch.cat(outputs)))
+                if reference:
+                    copied = _quantised(data.source)
+                    results[f"{direction}/identity"].update(
+                        feature_distances(classifier, real, copied)
+                    )
     finally:
         model.train(training)
     return results
+
+
+_OTHER = {"AtoB": "BtoA", "BtoA": "AtoB"}
 
 
 def _hits(classifier: DomainClassifier, images: Tensor, label: int) -> Tensor:
@@ -185,6 +211,8 @@ COLUMNS = (
     ("mask_auroc", "mask AUROC", "{:.3f}"),
     ("mask_mean", "mask mean", "{:.3f}"),
     ("accuracy", "classifier", "{:.2f}"),
+    ("fid", "FID (judge)", "{:.3f}"),
+    ("kid", "KID (judge)", "{:.4f}"),
 )
 
 

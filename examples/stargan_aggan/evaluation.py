@@ -7,7 +7,10 @@ against the true counterpart (PSNR, MSE, SSIM), inside the true change region (c
 PSNR) and outside it against the source (background PSNR); the attention mask against
 the true change mask (IoU, AUROC). ``accuracy`` is the fraction of translations that
 the separately trained :class:`~stargan_aggan.classifier.DomainClassifier` assigns to
-the target domain. "Copy input" rows score the untouched source, for scale.
+the target domain; ``fid`` and ``kid`` are the distances between the translations and
+the real test images of the target on that classifier's features
+(:func:`attnguide.classifier.feature_distances`), which need no ground truth. "Copy
+input" rows score the untouched source, for scale.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from common.summary import cell, markdown_table
 from torch import Tensor
 
 from attnguide import metrics
+from attnguide.classifier import feature_distances
 
 from .classifier import DomainClassifier
 from .config import TrainConfig
@@ -77,6 +81,7 @@ def evaluate(
                 change = true_change(root, source_name, target_name, test.names[s], size)
                 found: dict[str, list[Tensor]] = {}
                 copies: dict[str, list[Tensor]] = {}
+                translated: list[Tensor] = []
                 for k in range(0, len(images), batch_size):
                     src = images[k : k + batch_size].to(device)
                     labels = torch.full((len(src),), t, device=device)
@@ -96,12 +101,19 @@ def evaluate(
                         found.setdefault("accuracy", []).append(
                             (classifier.predict(out8) == t).float().cpu()
                         )
+                        translated.append(out8.cpu())
                 if classifier is not None:
                     # The copy is the source itself, classified once above.
                     copies["accuracy"] = [(predicted == t).float()]
                 key = f"{source_name}->{target_name}"
                 results["model"][key] = _means(found, len(images))
                 results["copy"][key] = _means(copies, len(images))
+                # Both statistics need two images a side (a covariance, a pair in a subset).
+                real = test.images[t]
+                if classifier is not None and min(len(real), len(images)) >= 2:
+                    fake = torch.cat(translated)
+                    results["model"][key].update(feature_distances(classifier, real, fake))
+                    results["copy"][key].update(feature_distances(classifier, real, images))
     finally:
         model.train(training)
     return results
@@ -115,6 +127,8 @@ COLUMNS = (
     ("mask_iou", "mask IoU", "{:.3f}"),
     ("mask_auroc", "mask AUROC", "{:.3f}"),
     ("accuracy", "accuracy", "{:.3f}"),
+    ("fid", "FID (judge)", "{:.3f}"),
+    ("kid", "KID (judge)", "{:.4f}"),
 )
 
 

@@ -302,7 +302,10 @@ def test_evaluation_during_training_writes_curves(faces: Path, tmp_path: Path) -
         assert img.width > 1000 and img.height > 400
     judge = json.loads((out / "classifier.json").read_text())
     assert 0.0 <= judge["test_accuracy"] <= 1.0
-    assert json.loads((out / "metrics.json").read_text())["classifier"] == judge
+    final = json.loads((out / "metrics.json").read_text())
+    assert final["classifier"] == judge
+    for row in ("AtoB", "AtoB/identity", "BtoA", "BtoA/identity"):
+        assert final["results"][row]["fid"] >= 0 and math.isfinite(final["results"][row]["kid"])
     saved = load_checkpoint(out / "checkpoint")
     assert {"G_xy_ema", "G_yx_ema"} <= set(saved)
     # The averages moved with the generators but are not them.

@@ -4,6 +4,7 @@ the baseline, translation, evaluation, errors and two torchrun processes."""
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -65,6 +66,8 @@ def test_run_folder_holds_everything(run_dir: Path) -> None:
         assert {"psnr", "change_psnr", "bg_psnr", "mask_iou", "mask_auroc", "accuracy"} <= set(row)
         assert 0.0 <= row["accuracy"] <= 1.0 and row["n"] == 2
         assert results["copy"][key]["bg_psnr"] == "inf"  # a copy keeps the background
+        for kind in ("model", "copy"):  # distances to the real target images, no gt needed
+            assert results[kind][key]["fid"] >= 0 and math.isfinite(results[kind][key]["kid"])
     assert set(results["real"]) == set(DOMAINS)
     table = (run_dir / "results.md").read_text()
     assert "| → smiling | AGGAN-StarGAN |" in table and "| neutral->sad | copy input |" in table
@@ -240,8 +243,8 @@ def test_summarize_gives_mean_and_range_per_target(tmp_path: Path, capsys) -> No
     assert summarize_script.main([f"A={tmp_path}/sa-s*"]) == 0
     table = capsys.readouterr().out
     assert (
-        "| → y | A | 3 | 26.00 (24.00–29.00) | – | – | – | – | 0.500 (0.500–0.500) | 2.00 "
-        "| 4.5 min |" in table
+        "| → y | A | 3 | 26.00 (24.00–29.00) | – | – | – | – | 0.500 (0.500–0.500) | – | – "
+        "| 2.00 | 4.5 min |" in table
     )
     assert "| → x | copy input | 1 | 20.00 | – | ∞ |" in table
     assert "accuracy x 1.000 (mean 1.000)" in table
