@@ -167,13 +167,13 @@ def _main_weights(argv: list[str] | None) -> int:
     parser.add_argument("inputs", type=Path, help="folder of images to translate")
     parser.add_argument("outputs", type=Path, help="folder for the results")
     parser.add_argument(
-        "--size", type=whole_number(8), default=256, help="image side (default: 256)"
+        "--size", type=whole_number(8), default=256, help="image side (default: %(default)s)"
     )
     parser.add_argument(
         "--batch-size",
         type=whole_number(1),
         default=16,
-        help="images per forward pass (default: 16)",
+        help="images per forward pass (default: %(default)s)",
     )
     parser.add_argument("--device", default="auto", help="where to run (default: auto)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -215,13 +215,13 @@ def main(argv: list[str] | None = None) -> int:
         "--direction",
         choices=("AtoB", "BtoA"),
         default="AtoB",
-        help="which generator: AtoB (domain A to B) or BtoA (default: AtoB)",
+        help="which generator: AtoB (domain A to B) or BtoA (default: %(default)s)",
     )
     parser.add_argument(
         "--batch-size",
         type=whole_number(1),
         default=16,
-        help="images per forward pass (default: 16)",
+        help="images per forward pass (default: %(default)s)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     args = parser.parse_args(argv)

@@ -133,13 +133,13 @@ def _main_weights(argv: list[str]) -> int:
     parser.add_argument("outputs", type=Path, help="folder for the results")
     parser.add_argument("--target", type=whole_number(0), required=True, help="domain index")
     parser.add_argument(
-        "--size", type=whole_number(4), default=128, help="image side (default: 256)"
+        "--size", type=whole_number(4), default=128, help="image side (default: %(default)s)"
     )
     parser.add_argument(
         "--batch-size",
         type=whole_number(1),
         default=16,
-        help="images per forward pass (default: 16)",
+        help="images per forward pass (default: %(default)s)",
     )
     parser.add_argument("--device", default="auto", help="where to run (default: auto)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-size",
         type=whole_number(1),
         default=16,
-        help="images per forward pass (default: 16)",
+        help="images per forward pass (default: %(default)s)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     args = parser.parse_args(argv)

@@ -57,6 +57,8 @@ def _problems(parser: argparse.ArgumentParser) -> list[str]:
         meaningful = action.default not in (None, argparse.SUPPRESS) and not flag_only
         if meaningful and stated == 0:
             found.append(f"{name}: default {action.default!r} not stated: {text!r}")
+        if meaningful and stated == 1 and f"(default: {action.default})" not in text:
+            found.append(f"{name}: help states another default than {action.default!r}: {text!r}")
     return found
 
 
@@ -71,7 +73,14 @@ def test_the_check_finds_each_kind_of_slip():
     parser.add_argument("--twice", default=1, help="n (default: 1) (default: %(default)s)")
     parser.add_argument("--none", help="a path (default: None)")
     parser.add_argument("--fine", default=2, help="m (default: %(default)s)")
-    assert [p.split(":")[0] for p in _problems(parser)] == ["--bare", "--bare", "--twice", "--none"]
+    parser.add_argument("--stale", default=128, help="side (default: 256)")
+    assert [p.split(":")[0] for p in _problems(parser)] == [
+        "--bare",
+        "--bare",
+        "--twice",
+        "--none",
+        "--stale",
+    ]
 
 
 @pytest.mark.parametrize("module", ["aggan.train", "stargan_aggan.train"])
