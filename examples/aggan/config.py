@@ -125,7 +125,7 @@ class TrainConfig:
     pixel_loss: bool = _opt(True, "the pixel loss L1(G(x), x) (Eq. 5)")
     tv_loss: bool = _opt(True, "the attention (total variation) loss on the masks (Eq. 6)")
     gan_mode: str = _opt("lsgan", "adversarial loss", choices=("lsgan", "vanilla", "hinge", "wgan"))
-    warmup_epochs: int = _opt(7, "curriculum epochs with r = warmup_rate (paper: 10)", minimum=0)
+    warmup_epochs: int = _opt(10, "curriculum epochs with r = warmup_rate (paper: 10)", minimum=0)
     warmup_rate: float = _opt(0.01, "r during the curriculum (paper: 0.01)", minimum=0, maximum=1)
     rate: float = _opt(0.5, "r after the curriculum (paper: 0.5)", minimum=0, maximum=1)
     d_augment: str = _opt(
@@ -149,7 +149,7 @@ class TrainConfig:
     beta1: float = _opt(0.5, "Adam beta1", minimum=0, below=1)
     beta2: float = _opt(0.999, "Adam beta2", minimum=0, below=1)
     batch_size: int = _opt(4, "images per step and process (paper: 1)", minimum=1, maximum=4096)
-    epochs: int = _opt(8, "training epochs (paper: 200)", minimum=1)
+    epochs: int = _opt(11, "training epochs (paper: 200)", minimum=1)
     decay_epochs: int = _opt(
         1, "the last N epochs decay the learning rate linearly to zero (paper: 100)", minimum=0
     )
