@@ -177,7 +177,9 @@ def train_domain_classifier(
             there are fewer than two classes.
 
     Example:
-        >>> x = torch.cat([torch.full((8, 3, 16, 16), -0.5), torch.full((8, 3, 16, 16), 0.5)])
+        >>> dark = torch.full((8, 3, 16, 16), -0.5)
+        >>> light = torch.full((8, 3, 16, 16), 0.5)
+        >>> x = torch.cat([dark, light])
         >>> y = torch.tensor([0] * 8 + [1] * 8)
         >>> net = train_domain_classifier(x, y, epochs=20, batch_size=8)
         >>> domain_accuracy(net, x, y)
@@ -285,7 +287,8 @@ def feature_distances(
 
     Example:
         >>> net = DomainClassifier(2)
-        >>> real, fake = torch.rand(8, 3, 16, 16) * 2 - 1, torch.zeros(8, 3, 16, 16)
+        >>> real = torch.rand(8, 3, 16, 16) * 2 - 1
+        >>> fake = torch.zeros(8, 3, 16, 16)
         >>> sorted(feature_distances(net, real, fake))
         ['fid', 'kid']
     """

@@ -67,7 +67,9 @@ class MaskConditionedDiscriminator(nn.Module):
 
     Example:
         >>> discriminator = nn.Sequential(
-        ...     nn.Conv2d(3, 8, 4, stride=2, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(8, 1, 3)
+        ...     nn.Conv2d(3, 8, 4, stride=2, padding=1),
+        ...     nn.LeakyReLU(0.2),
+        ...     nn.Conv2d(8, 1, 3),
         ... )
         >>> D = MaskConditionedDiscriminator(discriminator)
         >>> image, mask = torch.randn(2, 3, 16, 16), torch.rand(2, 1, 16, 16)

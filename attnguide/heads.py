@@ -124,12 +124,16 @@ class AttentionHead(nn.Module):
 
     Example:
         >>> generator = nn.Sequential(
-        ...     nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 3, padding=1), nn.Tanh()
+        ...     nn.Conv2d(3, 8, 3, padding=1),
+        ...     nn.ReLU(),
+        ...     nn.Conv2d(8, 3, 3, padding=1),
+        ...     nn.Tanh(),
         ... )
         >>> G = AttentionHead(generator)
         >>> out = G(torch.randn(2, 3, 16, 16))
         >>> out.image.shape, out.mask.shape, out.tv.shape
-        (torch.Size([2, 3, 16, 16]), torch.Size([2, 1, 16, 16]), torch.Size([2]))
+        (torch.Size([2, 3, 16, 16]), torch.Size([2, 1, 16, 16]),
+         torch.Size([2]))
         >>> bool((out.mask == 0.5).all())  # sigmoid(mask_bias=0.0)
         True
     """

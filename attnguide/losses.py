@@ -305,7 +305,8 @@ def cycle_consistency_loss(
 
     Example:
         >>> x = torch.zeros(2, 1, 2, 2)
-        >>> cycle_consistency_loss(x + torch.tensor([1.0, 3.0]).view(2, 1, 1, 1), x)
+        >>> shift = torch.tensor([1.0, 3.0]).view(2, 1, 1, 1)
+        >>> cycle_consistency_loss(x + shift, x)
         tensor(2.)
     """
     return _l1(
@@ -610,7 +611,8 @@ def aggan_generator_objective(
 
     Example:
         >>> terms = {"gan": torch.tensor(1.0), "cycle": torch.tensor(0.2)}
-        >>> total, weighted = aggan_generator_objective(terms, AGGANLossWeights(), 0.5)
+        >>> weights = AGGANLossWeights()
+        >>> total, weighted = aggan_generator_objective(terms, weights, 0.5)
         >>> total, weighted["gan"], weighted["cycle"]
         (tensor(1.2500), tensor(0.2500), tensor(1.))
     """
@@ -752,9 +754,11 @@ def gradient_penalty(
         >>> real, fake = torch.rand(2, 2, 1, 1), torch.rand(2, 2, 1, 1)
         >>> gradient_penalty(critic, real, fake)  # (5 - 1)^2
         tensor(16.)
-        >>> mask_critic = lambda x, m: critic(x) + m.flatten(1).sum(1)  # norm sqrt(26)
+        >>> # gradient norm sqrt(26)
+        >>> mask_critic = lambda x, m: critic(x) + m.flatten(1).sum(1)
         >>> ones = torch.ones(2, 1, 1, 1)
-        >>> gradient_penalty(mask_critic, real, fake, real_mask=ones, fake_mask=ones, target=0)
+        >>> masks = {"real_mask": ones, "fake_mask": ones}
+        >>> gradient_penalty(mask_critic, real, fake, **masks, target=0)
         tensor(26.)
     """
     fn = "gradient_penalty"

@@ -58,8 +58,9 @@ class ConvGeometry:
     (``groups=1``), whatever the layer it copies.
 
     Example:
-        >>> ConvGeometry.of(nn.Conv2d(3, 8, 4, stride=2, padding=1)).describe()
-        'Conv2d(kernel_size=(4, 4), stride=(2, 2), padding=(1, 1), dilation=(1, 1))'
+        >>> conv = nn.Conv2d(3, 8, 4, stride=2, padding=1)
+        >>> print(ConvGeometry.of(conv).describe())
+        Conv2d(kernel_size=(4, 4), stride=(2, 2), padding=(1, 1), dilation=(1, 1))
     """
 
     transposed: bool
@@ -146,7 +147,7 @@ class Sibling(nn.Module):
         >>> conv = nn.Conv2d(8, 3, 7, padding=3, padding_mode="reflect")
         >>> sibling = Sibling(ConvGeometry.of(conv), 8, 1, bias=True)
         >>> x = torch.randn(2, 8, 16, 16)
-        >>> sibling(x).shape == conv(x)[:, :1].shape  # zero weights: all zeros for now
+        >>> sibling(x).shape == conv(x)[:, :1].shape  # zero weights: all zeros
         True
     """
 
@@ -245,7 +246,9 @@ def conv_layers(module: nn.Module) -> list[tuple[str, nn.Module]]:
     The name ``""`` stands for ``module`` itself when it is a convolution.
 
     Example:
-        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.ConvTranspose2d(8, 3, 3))
+        >>> net = nn.Sequential(
+        ...     nn.Conv2d(3, 8, 3), nn.ReLU(), nn.ConvTranspose2d(8, 3, 3)
+        ... )
         >>> [name for name, _ in conv_layers(net)]
         ['0', '2']
     """
@@ -306,7 +309,9 @@ def tap(layers: Mapping[str, nn.Module], hook: Hook) -> Iterator[None]:
     Example:
         >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
         >>> seen = []
-        >>> with tap({"0": net[0]}, lambda name, m, a, kw, out: seen.append((name, out.shape))):
+        >>> def hook(name, module, args, kwargs, out):
+        ...     seen.append((name, out.shape))
+        >>> with tap({"0": net[0]}, hook):
         ...     _ = net(torch.zeros(1, 3, 5, 5))
         >>> seen, len(net[0]._forward_hooks)  # the hook is gone again
         ([('0', torch.Size([1, 4, 3, 3]))], 0)

@@ -125,7 +125,8 @@ def render(results: Path = RESULTS, op: str = "blend_tv") -> str:
         f"in the same run. {OPS[op]['sizes']}",
         "",
         "```bash",
-        f"python {script}   # CUDA when available, else the CPU providers",
+        "# CUDA when available, else the CPU providers",
+        f"python {script}",
         "```",
         "",
     ]

@@ -228,6 +228,49 @@ def _accepted_paths(module_name: str, name: str) -> set[str]:
     return paths
 
 
+# What a code block shows without scrolling sideways in a 1280-pixel browser window
+# (measured in Chromium with the site's theme): 80 characters in a page's text column,
+# 75 inside an API reference entry, which is indented.
+PAGE_CODE_WIDTH = 80
+DOCSTRING_CODE_WIDTH = 75
+
+
+def _too_wide(lines: list[str], width: int, where: str) -> list[str]:
+    return [
+        f"{where}+{i}: {len(line)} > {width}: {line}"
+        for i, line in enumerate(lines)
+        if len(line) > width
+    ]
+
+
+def test_page_code_fits_the_text_column() -> None:
+    pages = sorted(DOCS.rglob("*.md"))
+    assert DOCS / "includes" / "home-figure.md" in pages
+    wide = []
+    for page in pages:
+        for block in code_blocks(page.read_text(encoding="utf-8")):
+            where = f"{page.relative_to(ROOT)}:{block.line}"
+            wide += _too_wide(block.code.splitlines(), PAGE_CODE_WIDTH, where)
+    assert not wide, "code lines the docs would cut off:\n" + "\n".join(wide)
+
+
+def test_docstring_examples_fit_the_reference_column() -> None:
+    import doctest
+
+    finder = doctest.DocTestFinder(recurse=True)
+    wide = []
+    for name in PUBLIC_MODULES:
+        for test in finder.find(importlib.import_module(name)):
+            for example in test.examples:
+                source = example.source.splitlines()
+                shown = [(">>> " if k == 0 else "... ") + line for k, line in enumerate(source)]
+                shown += example.want.splitlines()
+                wide += _too_wide(
+                    shown, DOCSTRING_CODE_WIDTH, f"{test.name}, line {example.lineno}"
+                )
+    assert not wide, "docstring examples the reference would cut off:\n" + "\n".join(wide)
+
+
 def test_public_modules_are_found() -> None:
     # Guards the discovery itself: an empty walk would make the coverage tests vacuous.
     for expected in ("attnguide.ops", "attnguide.surgery", "attnguide.data.synthetic_faces"):

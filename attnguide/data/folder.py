@@ -408,7 +408,7 @@ class DomainImageFolder(_ImageFolder):
 
     Example:
         >>> from attnguide.data import make_expression_faces
-        >>> root = make_expression_faces("expressions", n_train=2, n_test=1, size=32)
+        >>> root = make_expression_faces("moods", n_train=2, n_test=1, size=32)
         >>> data = DomainImageFolder(root, load_size=36, crop_size=32, seed=0)
         >>> data.domains, len(data)
         (['neutral', 'sad', 'smiling', 'surprised'], 8)
@@ -419,7 +419,8 @@ class DomainImageFolder(_ImageFolder):
         ...         pass
         >>> x_real.shape, label_org.shape, label_org.dtype
         (torch.Size([4, 3, 32, 32]), torch.Size([4]), torch.int64)
-        >>> two = DomainImageFolder(root, "test", domains=["smiling", "neutral"], crop_size=32)
+        >>> order = ["smiling", "neutral"]
+        >>> two = DomainImageFolder(root, "test", domains=order, crop_size=32)
         >>> two.targets, two[0][0].shape
         ([0, 1], torch.Size([3, 32, 32]))
     """

@@ -119,7 +119,7 @@ def load_rgb(path: PathLike) -> Any:
 
     Example:
         >>> from PIL import Image
-        >>> Image.new("LA", (4, 2), (0, 0)).save("clear.png")  # gray, fully transparent
+        >>> Image.new("LA", (4, 2), (0, 0)).save("clear.png")  # gray, transparent
         >>> im = load_rgb("clear.png")
         >>> im.mode, im.size, im.getpixel((0, 0))  # composited on white
         ('RGB', (4, 2), (255, 255, 255))

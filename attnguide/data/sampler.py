@@ -47,7 +47,7 @@ class EpochSampler(Sampler[list[int]]):
         >>> sampler = EpochSampler(5, batch_size=2, seed=0)
         >>> sampler.set_epoch(1)
         >>> batches = list(sampler)
-        >>> sorted(i for batch in batches for i in batch), [len(b) for b in batches]
+        >>> sorted(i for b in batches for i in b), [len(b) for b in batches]
         ([0, 1, 2, 3, 4], [2, 2, 1])
         >>> sampler.set_epoch(1, start=2)  # resume after the first two batches
         >>> list(sampler) == batches[2:]

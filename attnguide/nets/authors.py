@@ -122,7 +122,8 @@ class AttentionGANGenerator(nn.Module):
         >>> G = AttentionGANGenerator(ngf=4, n_blocks=1)
         >>> out = G(torch.rand(2, 3, 16, 16) * 2 - 1)
         >>> out.image.shape, out.mask.shape, out.content.shape
-        (torch.Size([2, 3, 16, 16]), torch.Size([2, 10, 16, 16]), torch.Size([2, 9, 3, 16, 16]))
+        (torch.Size([2, 3, 16, 16]), torch.Size([2, 10, 16, 16]),
+         torch.Size([2, 9, 3, 16, 16]))
         >>> "deconv3_attention.weight" in G.state_dict()  # the authors' keys
         True
     """
@@ -261,7 +262,8 @@ class AGGANGenerator(nn.Module):
         >>> G = AGGANGenerator(ngf=4, n_blocks=1)
         >>> out = G(torch.rand(2, 3, 16, 16) * 2 - 1)
         >>> out.image.shape, out.mask.shape, out.content.shape
-        (torch.Size([2, 3, 16, 16]), torch.Size([2, 1, 16, 16]), torch.Size([2, 3, 16, 16]))
+        (torch.Size([2, 3, 16, 16]), torch.Size([2, 1, 16, 16]),
+         torch.Size([2, 3, 16, 16]))
     """
 
     def __init__(

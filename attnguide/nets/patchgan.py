@@ -64,7 +64,8 @@ class PatchDiscriminator(nn.Module):
         >>> d = PatchDiscriminator(3, ndf=8)
         >>> d(torch.randn(2, 3, 64, 64)).shape
         torch.Size([2, 1, 6, 6])
-        >>> PatchDiscriminator(3, ndf=8, head="pool")(torch.randn(2, 3, 64, 64)).shape
+        >>> pooled = PatchDiscriminator(3, ndf=8, head="pool")
+        >>> pooled(torch.randn(2, 3, 64, 64)).shape
         torch.Size([2])
     """
 

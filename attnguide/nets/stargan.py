@@ -170,7 +170,9 @@ class StarGANDiscriminator(nn.Module):
             ``2**repeat_num``, or the input is not ``image_size`` square.
 
     Example:
-        >>> D = StarGANDiscriminator(image_size=32, conv_dim=8, c_dim=4, repeat_num=3)
+        >>> D = StarGANDiscriminator(
+        ...     image_size=32, conv_dim=8, c_dim=4, repeat_num=3
+        ... )
         >>> src, cls = D(torch.rand(2, 3, 32, 32))
         >>> src.shape, cls.shape
         (torch.Size([2, 1, 4, 4]), torch.Size([2, 4]))

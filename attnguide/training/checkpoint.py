@@ -518,7 +518,8 @@ def save_checkpoint(path: PathLike, state: Mapping[str, Any]) -> None:
         >>> import tempfile
         >>> net = torch.nn.Linear(2, 2)
         >>> with tempfile.TemporaryDirectory() as root:
-        ...     save_checkpoint(f"{root}/ckpt", {"net": net, "epoch": 3, "lr": 1e-4})
+        ...     state = {"net": net, "epoch": 3, "lr": 1e-4}
+        ...     save_checkpoint(f"{root}/ckpt", state)
         ...     sorted(p.name for p in Path(root, "ckpt").iterdir())
         ['attnguide-checkpoint.json', 'net.safetensors']
     """

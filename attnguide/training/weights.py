@@ -136,7 +136,8 @@ def nonfinite_keys(weights: Mapping[str, Tensor]) -> list[str]:
         Those keys, sorted; empty when every value is finite.
 
     Example:
-        >>> nonfinite_keys({"w": torch.tensor([1.0, float("nan")]), "n": torch.tensor([3])})
+        >>> w, n = torch.tensor([1.0, float("nan")]), torch.tensor([3])
+        >>> nonfinite_keys({"w": w, "n": n})
         ['w']
     """
     return sorted(
@@ -160,7 +161,8 @@ def weight_mismatches(expected: Mapping[str, Tensor], given: Mapping[str, Tensor
 
     Example:
         >>> ours = {"w": torch.zeros(2, 3)}
-        >>> for line in weight_mismatches(ours, {"w": torch.zeros(3, 2), "b": torch.zeros(1)}):
+        >>> given = {"w": torch.zeros(3, 2), "b": torch.zeros(1)}
+        >>> for line in weight_mismatches(ours, given):
         ...     print(line)
         b: in the weights, not in the module
         w: shape (3, 2) in the weights, (2, 3) in the module

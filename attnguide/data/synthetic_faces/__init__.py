@@ -69,7 +69,8 @@ class FacePairs(NamedTuple):
 
     Example:
         >>> pairs = render_face_pairs(1, size=32)
-        >>> bool(((pairs.neutral != pairs.smiling).any(1, keepdim=True) == pairs.mask).all())
+        >>> differs = (pairs.neutral != pairs.smiling).any(1, keepdim=True)
+        >>> bool((differs == pairs.mask).all())
         True
     """
 
@@ -225,7 +226,7 @@ def make_synthetic_faces(
         ImportError: Pillow is not installed (``pip install "attnguide[examples]"``).
 
     Example:
-        >>> root = make_synthetic_faces("datasets/faces", n_train=8, n_test=4, size=32)
+        >>> root = make_synthetic_faces("faces", n_train=8, n_test=4, size=32)
         >>> sorted(p.name for p in root.iterdir())
         ['gt', 'synthetic_faces.json', 'testA', 'testB', 'trainA', 'trainB']
     """
@@ -318,7 +319,8 @@ def render_expressions(
         >>> faces = render_expressions(2, size=32)
         >>> list(faces), tuple(faces["sad"].shape)
         (['neutral', 'smiling', 'surprised', 'sad'], (2, 3, 32, 32))
-        >>> bool(torch.equal(faces["smiling"], render_face_pairs(2, size=32).smiling))
+        >>> pairs = render_face_pairs(2, size=32)
+        >>> bool(torch.equal(faces["smiling"], pairs.smiling))
         True
     """
     fn = "render_expressions"
@@ -357,11 +359,12 @@ def make_expression_faces(
 
     Layout, with ``NNNNN`` a zero-padded index and one folder per domain::
 
-        root/train/<expression>/NNNNN.png   n_train identities, each in every expression
-        root/test/<expression>/NNNNN.png    n_test other identities, the same way
-        root/gt/mask/<a>-<b>/NNNNN.png      where test/<a>/NNNNN.png and test/<b>/NNNNN.png
-                                            differ (L, 255 = differs), for every pair a, b
-                                            in :data:`EXPRESSIONS` order
+        root/train/<expression>/NNNNN.png  n_train identities, every expression
+        root/test/<expression>/NNNNN.png   n_test other identities, the same way
+        root/gt/mask/<a>-<b>/NNNNN.png     where test/<a>/NNNNN.png and
+                                           test/<b>/NNNNN.png differ (L, 255 =
+                                           differs), for every pair a, b in
+                                           EXPRESSIONS order
 
     The true counterpart of ``test/<a>/NNNNN.png`` in expression ``b`` is
     ``test/<b>/NNNNN.png``. Smiling and surprised change the mouth, cheeks, eyes and
@@ -387,7 +390,7 @@ def make_expression_faces(
         ImportError: Pillow is not installed (``pip install "attnguide[examples]"``).
 
     Example:
-        >>> root = make_expression_faces("datasets/expressions", n_train=2, n_test=2, size=32)
+        >>> root = make_expression_faces("moods", n_train=2, n_test=2, size=32)
         >>> sorted(p.name for p in (root / "train").iterdir())
         ['neutral', 'sad', 'smiling', 'surprised']
         >>> len(list((root / "gt" / "mask").iterdir()))  # one folder per pair
