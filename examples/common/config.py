@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 import types
+from collections.abc import Mapping
 from dataclasses import field, fields
 from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -186,13 +187,15 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number a configuration can hold")
 
 
-def load_config(cls: type[C], path: str | Path) -> C:
+def load_config(cls: type[C], path: str | Path, renamed: Mapping[str, str] | None = None) -> C:
     """Reads a ``config.json`` into ``cls``; unknown keys are an error, missing keys
-    take defaults.
+    take defaults, and a key named in ``renamed`` (old name -> field) is read as its
+    field, so the run folders of earlier versions still resume.
 
     Raises:
-        ConfigError: the file is missing, not JSON, names options that do not exist,
-            or holds a value of the wrong type.
+        ConfigError: the file is missing, not JSON, names options that do not exist
+            (or an option under its old and its new name), or holds a value of the
+            wrong type.
     """
     path = Path(path)
     try:
@@ -203,6 +206,11 @@ def load_config(cls: type[C], path: str | Path) -> C:
         raise ConfigError(f"config file {path} is not valid JSON: {err}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a JSON object, got {type(data).__name__}")
+    for before, now in (renamed or {}).items():
+        if before in data:
+            if now in data:
+                raise ConfigError(f"config file {path} holds both {before} and {now}, its new name")
+            data[now] = data.pop(before)
     unknown = sorted(set(data) - {f.name for f in fields(cls)})
     if unknown:
         raise ConfigError(f"config file {path} has unknown options: {', '.join(unknown)}")

@@ -20,6 +20,7 @@ from common.config import option as _opt
 
 __all__ = [
     "BASELINES",
+    "RENAMED",
     "ConfigError",
     "TrainConfig",
     "load_config",
@@ -34,9 +35,9 @@ class TrainConfig:
     # `--help` shows the options under these headings (first field -> title).
     OPTION_GROUPS: ClassVar[dict[str, str]] = {
         "data_root": "data",
-        "g_conv_dim": "model",
+        "ngf": "model",
         "cls_weight": "objective",
-        "g_lr": "optimisation",
+        "lr": "optimisation",
         "device": "speed and devices",
         "out": "run folder and outputs",
     }
@@ -65,11 +66,16 @@ class TrainConfig:
     )
 
     # model
-    g_conv_dim: int = _opt(16, "generator width (StarGAN: 64)", minimum=1, maximum=1024)
-    g_repeat_num: int = _opt(3, "generator residual blocks (StarGAN: 6)", minimum=0, maximum=64)
-    d_conv_dim: int = _opt(16, "discriminator width (StarGAN: 64)", minimum=1, maximum=1024)
-    d_repeat_num: int = _opt(
-        5, "discriminator stride-2 layers (StarGAN: 6 at 128 px)", minimum=1, maximum=16
+    ngf: int = _opt(16, "generator width (StarGAN's g_conv_dim: 64)", minimum=1, maximum=1024)
+    n_blocks: int = _opt(
+        3, "generator residual blocks (StarGAN's g_repeat_num: 6)", minimum=0, maximum=64
+    )
+    ndf: int = _opt(16, "discriminator width (StarGAN's d_conv_dim: 64)", minimum=1, maximum=1024)
+    d_layers: int = _opt(
+        5,
+        "discriminator stride-2 layers (StarGAN's d_repeat_num: 6 at 128 px)",
+        minimum=1,
+        maximum=16,
     )
     attention: bool = _opt(
         True,
@@ -91,7 +97,9 @@ class TrainConfig:
     n_critic: int = _opt(5, "discriminator steps per generator step (StarGAN: 5)", minimum=1)
 
     # optimisation
-    g_lr: float = _opt(1e-4, "Adam learning rate of the generator (StarGAN: 1e-4)", positive=True)
+    lr: float = _opt(
+        1e-4, "Adam learning rate of the generator (StarGAN's g_lr: 1e-4)", positive=True
+    )
     d_lr: float = _opt(
         1e-4, "Adam learning rate of the discriminator (StarGAN: 1e-4)", positive=True
     )
@@ -114,6 +122,12 @@ class TrainConfig:
 
     # devices
     device: str = _opt("auto", "'auto' (CUDA when available), 'cpu', 'cuda', ...", resumable=True)
+    amp: str = _opt(
+        "none",
+        "mixed precision: 'bf16' autocast of the losses' forward passes (CUDA, or CPUs with "
+        "AVX-512 BF16 or AMX)",
+        choices=("none", "bf16"),
+    )
 
     # output
     out: str | None = _opt(None, "run folder (default: runs/stargan-DATE-TIME)", resumable=True)
@@ -144,9 +158,20 @@ BASELINES: dict[str, dict[str, Any]] = {
 }
 
 
+#: Options renamed to the AGGAN example's names (StarGAN's own names before 0.3).
+RENAMED = {
+    "g_conv_dim": "ngf",
+    "g_repeat_num": "n_blocks",
+    "d_conv_dim": "ndf",
+    "d_repeat_num": "d_layers",
+    "g_lr": "lr",
+}
+
+
 def load_config(path: str | Path) -> TrainConfig:
-    """Reads a ``config.json`` (see :func:`common.config.load_config`)."""
-    return common.load_config(TrainConfig, path)
+    """Reads a ``config.json`` (see :func:`common.config.load_config`), earlier
+    versions' option names included."""
+    return common.load_config(TrainConfig, path, renamed=RENAMED)
 
 
 def domain_list(cfg: TrainConfig) -> list[str] | None:
@@ -168,11 +193,11 @@ def validate_config(cfg: TrainConfig) -> TrainConfig:
             f"--size {cfg.size}: the generator downsamples twice and upsamples twice, so the "
             "size must be a multiple of 4"
         )
-    if cfg.size % 2**cfg.d_repeat_num:
+    if cfg.size % 2**cfg.d_layers:
         raise ConfigError(
-            f"--size {cfg.size}: a discriminator with --d-repeat-num {cfg.d_repeat_num} "
-            f"halves the image {cfg.d_repeat_num} times, so the size must be a multiple of "
-            f"{2**cfg.d_repeat_num}"
+            f"--size {cfg.size}: a discriminator with --d-layers {cfg.d_layers} "
+            f"halves the image {cfg.d_layers} times, so the size must be a multiple of "
+            f"{2**cfg.d_layers}"
         )
     names = domain_list(cfg)
     if names is not None and (len(names) < 2 or any(not n for n in names)):

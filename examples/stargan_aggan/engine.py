@@ -11,6 +11,7 @@ the gradients are averaged before each optimizer step, so the weights stay ident
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ class Trainer(EpochLoop):
         self.data = TrainData(cfg, data_root, domains, rank=dist.rank, world=dist.world)
         self.model = build_model(cfg, len(domains)).to(device)
         betas = (cfg.beta1, cfg.beta2)
-        self.opt_G = torch.optim.Adam(self.model.G.parameters(), lr=cfg.g_lr, betas=betas)
+        self.opt_G = torch.optim.Adam(self.model.G.parameters(), lr=cfg.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.model.D.parameters(), lr=cfg.d_lr, betas=betas)
         constant, decay = cfg.epochs - cfg.decay_epochs, max(cfg.decay_epochs, 1)
         self.sched_G = linear_decay(self.opt_G, constant_epochs=constant, decay_epochs=decay)
@@ -77,6 +78,13 @@ class Trainer(EpochLoop):
         self.schedulers = [self.sched_G, self.sched_D]
         self.progress = Progress()
         self.losses = LossLog(cfg.log_every)
+        # The losses' forward passes run under autocast; backward and the optimizer
+        # steps stay outside it, as torch.autocast asks.
+        self.autocast = (
+            torch.autocast(device.type, dtype=torch.bfloat16)
+            if cfg.amp == "bf16"
+            else contextlib.nullcontext()
+        )
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -147,7 +155,8 @@ class Trainer(EpochLoop):
         # StarGAN's targets: the batch's own labels, shuffled.
         targets = labels[torch.randperm(labels.shape[0]).to(labels.device)]
 
-        d_total, d_terms = discriminator_loss(cfg, model, x, labels, targets)
+        with self.autocast:
+            d_total, d_terms = discriminator_loss(cfg, model, x, labels, targets)
         self.opt_D.zero_grad(set_to_none=True)
         d_total.backward()
         d_params = list(model.D.parameters())
@@ -157,7 +166,8 @@ class Trainer(EpochLoop):
 
         if step % cfg.n_critic == 0:
             set_requires_grad(d_params, False)
-            g_total, g_terms, mask = generator_loss(cfg, model, x, labels, targets)
+            with self.autocast:
+                g_total, g_terms, mask = generator_loss(cfg, model, x, labels, targets)
             self.opt_G.zero_grad(set_to_none=True)
             g_total.backward()
             self.dist.average_gradients(list(model.G.parameters()))

@@ -41,8 +41,8 @@ class StarGANModel(nn.Module):
         super().__init__()
         self.attention = cfg.attention
         self.n_domains = n_domains
-        g = StarGANGenerator(cfg.g_conv_dim, n_domains, cfg.g_repeat_num)
-        d = StarGANDiscriminator(cfg.size, cfg.d_conv_dim, n_domains, cfg.d_repeat_num)
+        g = StarGANGenerator(cfg.ngf, n_domains, cfg.n_blocks)
+        d = StarGANDiscriminator(cfg.size, cfg.ndf, n_domains, cfg.d_layers)
         if cfg.attention:
             example = (torch.zeros(1, 3, cfg.size, cfg.size), torch.zeros(1, n_domains))
             # Traced here, not on the first forward: no set-up work inside DDP's forward.

@@ -3,7 +3,7 @@ expression faces or any RaFD-style data set.
 
     python examples/stargan_aggan/train.py                      # the CPU job, < 10 minutes
     python examples/stargan_aggan/train.py --baseline stargan   # plain StarGAN, same budget
-    python examples/stargan_aggan/train.py --data-root D --size 128 --g-conv-dim 64 ...
+    python examples/stargan_aggan/train.py --data-root D --size 128 --ngf 64 ...
     torchrun --nproc_per_node=2 examples/stargan_aggan/train.py ...  # several processes
     python examples/stargan_aggan/train.py --resume runs/stargan-...  # continue exactly
 
@@ -85,7 +85,7 @@ def run(
     started = time.perf_counter()
     cfg = validate_config(cfg)
     folder = RunFolder.choose(cfg.out, resume, prefix="stargan", overwrite=overwrite)
-    dist, device = setup_distributed(cfg.device, "none")
+    dist, device = setup_distributed(cfg.device, cfg.amp)
     try:
         status = _train(cfg, resume, folder, dist, device, started, quiet)
     finally:

@@ -90,4 +90,4 @@ def test_training_options_are_grouped_by_topic(module):
     for title in ("data", "model", "objective", "optimisation", "speed and devices"):
         assert title in titles
     grouped = {a.dest for g in parser._action_groups[2:] for a in g._group_actions}
-    assert {"data_root", "lr" if module == "aggan.train" else "g_lr", "out", "seed"} <= grouped
+    assert {"data_root", "lr", "out", "seed"} <= grouped

@@ -18,6 +18,7 @@ from stargan_aggan import evaluate as evaluate_script
 from stargan_aggan import summarize as summarize_script
 from stargan_aggan import train as train_script
 from stargan_aggan import translate as translate_script
+from stargan_aggan.config import ConfigError, load_config
 from stargan_aggan.evaluation import by_target
 
 from attnguide.data import make_expression_faces, read_image
@@ -27,8 +28,8 @@ from attnguide.training import load_checkpoint
 TRAIN = EXAMPLES / "stargan_aggan" / "train.py"
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
 TINY = [
-    *("--size", "32", "--g-conv-dim", "4", "--g-repeat-num", "1", "--d-conv-dim", "4"),
-    *("--d-repeat-num", "3", "--batch-size", "4", "--n-critic", "2", "--threads", "1"),
+    *("--size", "32", "--ngf", "4", "--n-blocks", "1", "--ndf", "4"),
+    *("--d-layers", "3", "--batch-size", "4", "--n-critic", "2", "--threads", "1"),
     *("--n-samples", "2", "--log-every", "1"),
 ]
 DOMAINS = sorted(EXPRESSIONS)  # a --data-root's domains: its folders, sorted
@@ -218,9 +219,43 @@ def test_a_data_root_in_another_layout_is_refused(tmp_path: Path, capsys) -> Non
 
 
 def test_resume_refuses_a_changed_configuration(run_dir: Path, capsys) -> None:
-    assert train_script.main(["--resume", str(run_dir), "--g-lr", "0.001"]) == 2
-    assert "g_lr (run: 0.0001, given: 0.001)" in capsys.readouterr().err
+    assert train_script.main(["--resume", str(run_dir), "--lr", "0.001"]) == 2
+    assert "lr (run: 0.0001, given: 0.001)" in capsys.readouterr().err
     assert train_script.main(["--resume", str(run_dir), "--baseline", "stargan"]) == 2
+
+
+def test_bf16_autocast_trains_close_to_float32(expressions: Path, tmp_path: Path) -> None:
+    from common.distributed import cpu_has_bf16
+
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has no bfloat16 kernels (AVX-512 BF16 or AMX)")
+    steps = ("--max-steps", "2", "--no-evaluate", "--n-samples", "0")
+    runs = {}
+    for amp in ("none", "bf16"):
+        out = tmp_path / amp
+        assert train_script.main(_args(expressions, out, *steps, "--amp", amp)) == 0
+        runs[amp] = [json.loads(x) for x in (out / "losses.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in runs["bf16"]] == [1, 2]
+    # Both steps, critic and generator terms (the penalty's double backward included).
+    for ours, full in zip(runs["bf16"], runs["none"], strict=True):
+        assert ours.keys() == full.keys()
+        for key in (k for k in full if "/" in k):
+            assert math.isfinite(ours[key])
+            assert ours[key] == pytest.approx(full[key], rel=0.05, abs=0.02), key
+    # ...and bfloat16 did run: float32 would give the same losses to the last bit.
+    assert runs["bf16"][0]["D/total"] != runs["none"][0]["D/total"]
+
+
+def test_config_of_an_earlier_version_loads_under_the_new_names(tmp_path: Path) -> None:
+    # Before 0.3 the options had StarGAN's names (--g-conv-dim, ...); such a run folder
+    # still resumes.
+    old = {"g_conv_dim": 8, "g_repeat_num": 2, "d_conv_dim": 12, "d_repeat_num": 4, "g_lr": 3e-4}
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    cfg = load_config(tmp_path / "config.json")
+    assert (cfg.ngf, cfg.n_blocks, cfg.ndf, cfg.d_layers, cfg.lr) == (8, 2, 12, 4, 3e-4)
+    (tmp_path / "config.json").write_text(json.dumps({"g_lr": 3e-4, "lr": 1e-4}))
+    with pytest.raises(ConfigError, match="holds both g_lr and lr, its new name"):
+        load_config(tmp_path / "config.json")
 
 
 def test_summarize_gives_mean_and_range_per_target(tmp_path: Path, capsys) -> None:
