@@ -105,7 +105,7 @@ def discriminator_loss(
 
     Args:
         scores: ``{"D_X": (real scores, fake scores), ...}`` from
-            :class:`~aggan.engine.Discriminators`.
+            :class:`~aggan.model.Discriminators`.
 
     Returns:
         ``(total, losses)``: their sum and each discriminator's loss.
