@@ -90,10 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     if copy is None:
         parser.error("no log holds the copy-input scores (the first record of a run has them)")
+    # A colour per run, a line style per direction.
+    palette = [f"C{i}" for i in range(10)] + ["black", "saddlebrown"]
     lines = [
-        (f"{label}: {DIRECTIONS[d][2].split(' (')[0]}", records, d)
-        for label, records in runs
-        for d in DIRECTIONS
+        (
+            f"{label}: {DIRECTIONS[d][2].split(' (')[0]}",
+            records,
+            d,
+            {"color": palette[i % len(palette)], "linestyle": "-" if k == 0 else "--"},
+        )
+        for i, (label, records) in enumerate(runs)
+        for k, d in enumerate(DIRECTIONS)
     ]
     eval_curves(lines, args.out, metrics=CURVES, references=[("copy input", copy)])
     rows, table = [], {}

@@ -98,7 +98,7 @@ def loss_curves(history: Sequence[dict[str, float]], path: Path, *, log_scale: b
 
 
 def eval_curves(
-    lines: Sequence[tuple[str, Sequence[dict], str]],
+    lines: Sequence[tuple[str, Sequence[dict], str] | tuple[str, Sequence[dict], str, dict]],
     path: Path,
     *,
     metrics: Sequence[tuple[str, str]],
@@ -109,7 +109,8 @@ def eval_curves(
 
     Args:
         lines: ``(label, records, key)`` per line: records with ``step``, ``seconds``
-            and, under ``key``, a dict of metrics (e.g. ``"AtoB"``).
+            and, under ``key``, a dict of metrics (e.g. ``"AtoB"``); a fourth element,
+            a dict of ``Axes.plot`` keywords (``color``, ``linestyle``), styles it.
         path: The PNG to write.
         metrics: ``(metric, title)`` of each column.
         references: ``(label, {metric: value})`` drawn as dashed lines (e.g. copying
@@ -121,10 +122,11 @@ def eval_curves(
     for col, (metric, title) in enumerate(metrics):
         for row, xlabel in enumerate(("step", "training minutes")):
             ax = axes[row, col]
-            for label, records, key in lines:
+            for label, records, key, *style in lines:
                 xs = [r["step"] if row == 0 else r["seconds"] / 60 for r in records]
                 ys = [float(r.get(key, {}).get(metric, float("nan"))) for r in records]
-                ax.plot(xs, ys, marker=".", linewidth=1.2, label=label)
+                kwargs = {"marker": ".", "linewidth": 1.2, **(style[0] if style else {})}
+                ax.plot(xs, ys, label=label, **kwargs)
             for label, values in references:
                 ref = values.get(metric)
                 if ref is not None and math.isfinite(ref):
@@ -133,7 +135,12 @@ def eval_curves(
             ax.set_xlabel(xlabel, fontsize=8)
             ax.grid(alpha=0.3)
             ax.tick_params(labelsize=7)
-    axes[0, 0].legend(fontsize=6, loc="best")
-    fig.tight_layout()
+    # One legend below the plots, where it hides no curve.
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    columns = min(len(labels), 4)
+    rows = math.ceil(len(labels) / columns)
+    fig.set_figheight(5.4 + 0.16 * rows)
+    fig.legend(handles, labels, loc="lower center", ncol=columns, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, (0.16 * rows + 0.1) / fig.get_figheight(), 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
