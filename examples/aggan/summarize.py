@@ -31,6 +31,7 @@ METRICS = (
     ("mask_iou", "mask IoU"),
     ("mask_auroc", "mask AUROC"),
     ("accuracy", "classifier"),
+    ("fid", "FID (judge)"),
 )
 
 

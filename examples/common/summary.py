@@ -88,7 +88,11 @@ def mean_range(values: list[float | str], fmt: str = "{:.2f}") -> str:
     if not values:
         return "–"
     if any(math.isinf(v) for v in values):
-        return "∞"
+        # The mean is infinite; the range still shows the finite seeds.
+        if len(values) == 1:
+            return "∞"
+        low = min(values)
+        return f"∞ ({'∞' if math.isinf(low) else fmt.format(low)}–∞)"
     mean = fmt.format(sum(values) / len(values))
     if len(values) == 1:
         return mean

@@ -44,6 +44,21 @@ def test_mean_and_range_over_seeds(tmp_path: Path, capsys) -> None:
     assert "| 3.00 | 5.2 min |" in table
 
 
+def test_an_infinite_seed_keeps_the_finite_range_and_fid_is_a_column(
+    tmp_path: Path, capsys
+) -> None:
+    for seed in range(2):
+        _run(tmp_path / f"a-s{seed}", seed, 25.0)
+        metrics = json.loads((tmp_path / f"a-s{seed}" / "metrics.json").read_text())
+        metrics["results"]["AtoB"] |= {"bg_psnr": "inf" if seed else 42.0, "fid": 1.5 + seed}
+        (tmp_path / f"a-s{seed}" / "metrics.json").write_text(json.dumps(metrics))
+    assert main([f"A={tmp_path}/a-s*"]) == 0
+    table = capsys.readouterr().out
+    assert "| FID (judge) |" in table.splitlines()[0]
+    assert "| 18.00 (18.00–18.00) | ∞ (42.00–∞) | 0.400 (0.400–0.400) |" in table
+    assert "| 2.00 (1.50–2.50) |" in table
+
+
 def test_runs_that_differ_beyond_the_seed_are_refused(tmp_path: Path, capsys) -> None:
     _run(tmp_path / "a-s0", 0, 25.0)
     _run(tmp_path / "a-s1", 1, 25.0, lr=1e-4)
