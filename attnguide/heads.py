@@ -131,9 +131,10 @@ class AttentionHead(nn.Module):
         ... )
         >>> G = AttentionHead(generator)
         >>> out = G(torch.randn(2, 3, 16, 16))
-        >>> out.image.shape, out.mask.shape, out.tv.shape
-        (torch.Size([2, 3, 16, 16]), torch.Size([2, 1, 16, 16]),
-         torch.Size([2]))
+        >>> out.image.shape, out.mask.shape
+        (torch.Size([2, 3, 16, 16]), torch.Size([2, 1, 16, 16]))
+        >>> out.tv.shape
+        torch.Size([2])
         >>> bool((out.mask == 0.5).all())  # sigmoid(mask_bias=0.0)
         True
     """

@@ -121,9 +121,10 @@ class AttentionGANGenerator(nn.Module):
     Example:
         >>> G = AttentionGANGenerator(ngf=4, n_blocks=1)
         >>> out = G(torch.rand(2, 3, 16, 16) * 2 - 1)
-        >>> out.image.shape, out.mask.shape, out.content.shape
-        (torch.Size([2, 3, 16, 16]), torch.Size([2, 10, 16, 16]),
-         torch.Size([2, 9, 3, 16, 16]))
+        >>> out.image.shape, out.mask.shape
+        (torch.Size([2, 3, 16, 16]), torch.Size([2, 10, 16, 16]))
+        >>> out.content.shape
+        torch.Size([2, 9, 3, 16, 16])
         >>> "deconv3_attention.weight" in G.state_dict()  # the authors' keys
         True
     """
@@ -261,9 +262,10 @@ class AGGANGenerator(nn.Module):
     Example:
         >>> G = AGGANGenerator(ngf=4, n_blocks=1)
         >>> out = G(torch.rand(2, 3, 16, 16) * 2 - 1)
-        >>> out.image.shape, out.mask.shape, out.content.shape
-        (torch.Size([2, 3, 16, 16]), torch.Size([2, 1, 16, 16]),
-         torch.Size([2, 3, 16, 16]))
+        >>> out.image.shape, out.mask.shape
+        (torch.Size([2, 3, 16, 16]), torch.Size([2, 1, 16, 16]))
+        >>> out.content.shape
+        torch.Size([2, 3, 16, 16])
     """
 
     def __init__(
