@@ -158,7 +158,7 @@ BASELINES: dict[str, dict[str, Any]] = {
 }
 
 
-#: Options renamed to the AGGAN example's names (StarGAN's own names before 0.3).
+#: Options renamed to the AGGAN example's names (earlier versions used StarGAN's own).
 RENAMED = {
     "g_conv_dim": "ngf",
     "g_repeat_num": "n_blocks",

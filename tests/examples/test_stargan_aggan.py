@@ -247,7 +247,7 @@ def test_bf16_autocast_trains_close_to_float32(expressions: Path, tmp_path: Path
 
 
 def test_config_of_an_earlier_version_loads_under_the_new_names(tmp_path: Path) -> None:
-    # Before 0.3 the options had StarGAN's names (--g-conv-dim, ...); such a run folder
+    # Earlier versions named the options as StarGAN does (--g-conv-dim, ...); such a run folder
     # still resumes.
     old = {"g_conv_dim": 8, "g_repeat_num": 2, "d_conv_dim": 12, "d_repeat_num": 4, "g_lr": 3e-4}
     (tmp_path / "config.json").write_text(json.dumps(old))
