@@ -8,7 +8,6 @@ stopped; :meth:`Trainer.restore` continues a run from its checkpoint exactly.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import torch
 from common.checkpoints import write_checkpoint
 from common.config import ConfigError
-from common.distributed import Distributed, to_cpu
+from common.distributed import Distributed, autocast, to_cpu
 from common.loop import EpochLoop, LossLog, Progress, set_requires_grad
 from common.rundir import CHECKPOINT
 from torch import Tensor
@@ -59,11 +58,7 @@ class Trainer(EpochLoop):
     ) -> None:
         self.cfg, self.run_dir, self.dist, self.device = cfg, run_dir, dist, device
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
-        self.autocast = (
-            torch.autocast(device.type, dtype=torch.bfloat16)
-            if cfg.amp == "bf16"
-            else contextlib.nullcontext()
-        )
+        self.autocast = autocast(device, cfg.amp)
         self.data = TrainData(cfg, data_root, rank=dist.rank, world=dist.world)
         self.model = build_model(cfg).to(device, memory_format=self.memory_format)
         adam = {"betas": (cfg.beta1, cfg.beta2), "fused": cfg.fused_adam or None}

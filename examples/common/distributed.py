@@ -7,6 +7,7 @@ on the CPU). Without them the run is one process and every call here is a no-op.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from torch import Tensor, nn
 
 from .config import ConfigError
 
-__all__ = ["Distributed", "cpu_has_bf16", "resolve_device", "setup_distributed"]
+__all__ = ["Distributed", "autocast", "cpu_has_bf16", "resolve_device", "setup_distributed"]
 
 
 @dataclass
@@ -156,6 +157,14 @@ def resolve_device(name: str, amp: str = "none", local_rank: int = 0) -> torch.d
             "CPU lacks; drop --amp (train in float32) or run on a GPU"
         )
     return device
+
+
+def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager:
+    """The context the forward passes run in for ``--amp``: bfloat16 autocast on
+    ``device`` for ``"bf16"``, nothing for ``"none"``. Reusable: enter it every step."""
+    if amp == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def cpu_has_bf16() -> bool:

@@ -11,7 +11,6 @@ the gradients are averaged before each optimizer step, so the weights stay ident
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import torch
 from common.checkpoints import TRAINING_ENTRIES, check_fits, read_checkpoint, write_checkpoint
 from common.config import ConfigError
-from common.distributed import Distributed
+from common.distributed import Distributed, autocast
 from common.loop import EpochLoop, LossLog, Progress, set_requires_grad
 from common.rundir import CHECKPOINT
 from torch import Tensor
@@ -80,11 +79,7 @@ class Trainer(EpochLoop):
         self.losses = LossLog(cfg.log_every)
         # The losses' forward passes run under autocast; backward and the optimizer
         # steps stay outside it, as torch.autocast asks.
-        self.autocast = (
-            torch.autocast(device.type, dtype=torch.bfloat16)
-            if cfg.amp == "bf16"
-            else contextlib.nullcontext()
-        )
+        self.autocast = autocast(device, cfg.amp)
 
     # ------------------------------------------------------------------ checkpoints
 
